@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.factories import UserFactory, VendorFactory
+from vendorportal.accounts.models import Role, User
+from vendorportal.events import log
+from vendorportal.events.models import Event
+from vendorportal.purchasing.models import Vendor
+
+
+@pytest.fixture
+def vendor_a(db: None) -> Vendor:
+    return VendorFactory(code="ACME", name="Acme Components")
+
+
+@pytest.fixture
+def vendor_b(db: None) -> Vendor:
+    return VendorFactory(code="BOLT", name="Bolt Fasteners")
+
+
+@pytest.fixture
+def buyer(db: None) -> User:
+    return UserFactory(email="buyer@example.com", role=Role.BUYER, first_name="Bea")
+
+
+class PublishedEvents(list[Event]):
+    def kinds(self) -> list[str]:
+        return [event.kind for event in self]
+
+
+@pytest.fixture
+def published() -> Iterator[PublishedEvents]:
+    """Events as subscribers receive them: only after the transaction commits."""
+    captured = PublishedEvents()
+    unsubscribe = log.subscribe(captured.append)
+    yield captured
+    unsubscribe()

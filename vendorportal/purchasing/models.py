@@ -1,0 +1,439 @@
+"""The purchasing system of record: vendors, items, orders, schedules, receipts, invoices.
+
+Rules about how these rows may change live in `services.py`, which is the only code
+that writes them. Models hold structure, constraints and cheap derived values.
+
+Every table a vendor may see carries a `vendor` key (copied from its parent and checked
+by the service that writes it), so that vendor scoping is one indexed filter, never a join.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+if TYPE_CHECKING:
+    from django.db.models.manager import RelatedManager
+
+QTY = {"max_digits": 16, "decimal_places": 4}
+MONEY = {"max_digits": 16, "decimal_places": 4}
+AMOUNT = {"max_digits": 18, "decimal_places": 2}
+ZERO = Decimal("0")
+
+
+class Vendor(models.Model):
+    code = models.CharField(max_length=32, unique=True)
+    name = models.CharField(max_length=200)
+    contact_name = models.CharField(max_length=200, blank=True)
+    contact_email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=50, blank=True)
+    address = models.TextField(blank=True)
+    active = models.BooleanField(default=True)
+    external_id = models.CharField(max_length=100, unique=True, null=True, blank=True)
+    # Internal only: never shown to any vendor user.
+    internal_notes = models.TextField(blank=True)
+    rating = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Internal supplier rating, 1 (poor) to 5 (excellent)."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class Item(models.Model):
+    part_number = models.CharField(max_length=64, unique=True)
+    description = models.CharField(max_length=300)
+    unit_of_measure = models.CharField(max_length=16, default="EA")
+    active = models.BooleanField(default=True)
+    external_id = models.CharField(max_length=100, unique=True, null=True, blank=True)
+    # Internal only.
+    standard_cost = models.DecimalField(**MONEY, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["part_number"]
+
+    def __str__(self) -> str:
+        return f"{self.part_number} {self.description}"
+
+
+class OrderKind(models.TextChoices):
+    STANDARD = "standard", "Standard"
+    BLANKET = "blanket", "Blanket"
+
+
+class OrderStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    ISSUED = "issued", "Issued"
+    CLOSED = "closed", "Closed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class LineStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    CLOSED = "closed", "Closed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class PurchaseOrder(models.Model):
+    number = models.CharField(max_length=32, unique=True)
+    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="orders")
+    buyer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="orders_bought",
+    )
+    kind = models.CharField(max_length=10, choices=OrderKind.choices, default=OrderKind.STANDARD)
+    status = models.CharField(max_length=10, choices=OrderStatus.choices, default=OrderStatus.DRAFT)
+    # Bumped by every change the supplier must know about; 0 while a draft.
+    revision = models.PositiveIntegerField(default=0)
+    order_date = models.DateField()
+    currency = models.CharField(max_length=3, default="USD")
+    payment_terms = models.CharField(max_length=100, blank=True)
+    incoterms = models.CharField(max_length=50, blank=True)
+    ship_to = models.TextField(blank=True)
+    # Blanket agreements run for a period.
+    valid_from = models.DateField(null=True, blank=True)
+    valid_to = models.DateField(null=True, blank=True)
+    notes_to_vendor = models.TextField(blank=True)
+    # Internal only.
+    internal_notes = models.TextField(blank=True)
+    external_id = models.CharField(max_length=100, unique=True, null=True, blank=True)
+    issued_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    if TYPE_CHECKING:
+        lines: RelatedManager[Line]
+        deliveries: RelatedManager[Delivery]
+        revisions: RelatedManager[Revision]
+
+    class Meta:
+        ordering = ["-order_date", "-number"]
+        indexes = [
+            # "orders of vendor V updated since T" (API sync, portal lists).
+            models.Index(fields=["vendor", "updated_at"], name="po_vendor_updated"),
+            models.Index(fields=["vendor", "status", "order_date"], name="po_vendor_status"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                name="po_valid_period",
+                condition=Q(valid_from__isnull=True)
+                | Q(valid_to__isnull=True)
+                | Q(valid_to__gte=F("valid_from")),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def is_blanket(self) -> bool:
+        return self.kind == OrderKind.BLANKET
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == OrderStatus.DRAFT
+
+
+class Line(models.Model):
+    order = models.ForeignKey(PurchaseOrder, on_delete=models.CASCADE, related_name="lines")
+    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+")
+    line_number = models.PositiveIntegerField()
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, null=True, blank=True)
+    description = models.CharField(max_length=300)
+    vendor_part_number = models.CharField(max_length=64, blank=True)
+    unit_of_measure = models.CharField(max_length=16, default="EA")
+    # Ordered quantity; for a blanket line the committed total for the agreement period.
+    quantity = models.DecimalField(**QTY)
+    unit_price = models.DecimalField(**MONEY)
+    status = models.CharField(max_length=10, choices=LineStatus.choices, default=LineStatus.OPEN)
+    # Internal only.
+    internal_notes = models.TextField(blank=True)
+    external_id = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    if TYPE_CHECKING:
+        deliveries: RelatedManager[Delivery]
+        order_id: int
+        vendor_id: int
+
+    class Meta:
+        ordering = ["order", "line_number"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "line_number"], name="line_number_per_order"),
+            models.CheckConstraint(name="line_quantity_positive", condition=Q(quantity__gt=0)),
+            models.CheckConstraint(name="line_price_not_negative", condition=Q(unit_price__gte=0)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}/{self.line_number}"
+
+    @property
+    def amount(self) -> Decimal:
+        return self.quantity * self.unit_price
+
+
+class Delivery(models.Model):
+    """A schedule line: what is due when. For a blanket line, a release."""
+
+    order = models.ForeignKey(PurchaseOrder, on_delete=models.CASCADE, related_name="deliveries")
+    line = models.ForeignKey(Line, on_delete=models.CASCADE, related_name="deliveries")
+    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+")
+    delivery_number = models.PositiveIntegerField()
+    quantity = models.DecimalField(**QTY)
+    due_date = models.DateField()
+    # As confirmed by the supplier; the buyer's due date is never overwritten by it.
+    promised_date = models.DateField(null=True, blank=True)
+    # Sum of receipt lines (returns negative), kept by the receipt service.
+    received_quantity = models.DecimalField(**QTY, default=ZERO)
+    status = models.CharField(max_length=10, choices=LineStatus.choices, default=LineStatus.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    if TYPE_CHECKING:
+        order_id: int
+        line_id: int
+        vendor_id: int
+
+    class Meta:
+        ordering = ["line", "delivery_number"]
+        verbose_name_plural = "deliveries"
+        indexes = [
+            # "open deliveries of vendor V by due date" (portal open lines, API).
+            models.Index(
+                fields=["vendor", "due_date"],
+                name="delivery_open_by_vendor_due",
+                condition=Q(status="open"),
+            ),
+            models.Index(fields=["status", "due_date"], name="delivery_status_due"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["line", "delivery_number"], name="delivery_number_per_line"
+            ),
+            models.CheckConstraint(name="delivery_quantity_positive", condition=Q(quantity__gt=0)),
+            models.CheckConstraint(
+                name="delivery_received_not_negative", condition=Q(received_quantity__gte=0)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"delivery {self.delivery_number} of line {self.line_id}"
+
+    @property
+    def open_quantity(self) -> Decimal:
+        if self.status != LineStatus.OPEN:
+            return ZERO
+        return max(self.quantity - self.received_quantity, ZERO)
+
+
+class Revision(models.Model):
+    """One revision of an issued order: who, when, why, and the structured change list.
+
+    `changes` replays the previous revision's `snapshot` into this one's (see
+    `revisions.apply_changes`); the snapshot holds only what the supplier sees.
+    """
+
+    order = models.ForeignKey(PurchaseOrder, on_delete=models.CASCADE, related_name="revisions")
+    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+")
+    number = models.PositiveIntegerField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    reason = models.TextField(blank=True)
+    changes = models.JSONField(default=list)
+    snapshot = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["order", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "number"], name="revision_number_per_order"),
+        ]
+
+    def __str__(self) -> str:
+        return f"revision {self.number}"
+
+
+class ReceiptKind(models.TextChoices):
+    RECEIPT = "receipt", "Receipt"
+    RETURN = "return", "Return"
+
+
+class Receipt(models.Model):
+    """A goods receipt (or a return to the vendor). Never edited: a correction is a return."""
+
+    number = models.CharField(max_length=32, unique=True)
+    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="receipts")
+    order = models.ForeignKey(PurchaseOrder, on_delete=models.PROTECT, related_name="receipts")
+    kind = models.CharField(max_length=10, choices=ReceiptKind.choices, default=ReceiptKind.RECEIPT)
+    receipt_date = models.DateField()
+    packing_slip = models.CharField(max_length=100, blank=True)
+    reason = models.TextField(blank=True, help_text="Why goods were returned (returns only).")
+    external_id = models.CharField(max_length=100, unique=True, null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    if TYPE_CHECKING:
+        lines: RelatedManager[ReceiptLine]
+
+    class Meta:
+        ordering = ["-receipt_date", "-id"]
+        indexes = [models.Index(fields=["vendor", "receipt_date"], name="receipt_vendor_date")]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class ReceiptLine(models.Model):
+    receipt = models.ForeignKey(Receipt, on_delete=models.CASCADE, related_name="lines")
+    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+")
+    delivery = models.ForeignKey(Delivery, on_delete=models.PROTECT, related_name="receipt_lines")
+    line = models.ForeignKey(Line, on_delete=models.PROTECT, related_name="receipt_lines")
+    # Negative for a return.
+    quantity = models.DecimalField(**QTY)
+
+    class Meta:
+        ordering = ["receipt", "id"]
+        constraints = [
+            models.CheckConstraint(name="receipt_line_not_zero", condition=~Q(quantity=0)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} on delivery {self.delivery_id}"
+
+
+class InvoiceStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    PARTIALLY_PAID = "partially_paid", "Partially paid"
+    PAID = "paid", "Paid"
+    DISPUTED = "disputed", "Disputed"
+    VOID = "void", "Void"
+
+
+class MatchStatus(models.TextChoices):
+    MATCHED = "matched", "Matched"
+    QUANTITY_EXCEPTION = "quantity_exception", "Invoiced more than received"
+    PRICE_VARIANCE = "price_variance", "Price differs from order"
+    QUANTITY_AND_PRICE = "quantity_and_price", "Quantity and price exceptions"
+
+
+class Invoice(models.Model):
+    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="invoices")
+    number = models.CharField(max_length=64)
+    invoice_date = models.DateField()
+    due_date = models.DateField(null=True, blank=True)
+    currency = models.CharField(max_length=3, default="USD")
+    status = models.CharField(
+        max_length=16, choices=InvoiceStatus.choices, default=InvoiceStatus.OPEN
+    )
+    total_amount = models.DecimalField(**AMOUNT, default=ZERO)
+    paid_amount = models.DecimalField(**AMOUNT, default=ZERO)
+    external_id = models.CharField(max_length=100, unique=True, null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    if TYPE_CHECKING:
+        lines: RelatedManager[InvoiceLine]
+        payments: RelatedManager[Payment]
+
+    class Meta:
+        ordering = ["-invoice_date", "-id"]
+        indexes = [models.Index(fields=["vendor", "status"], name="invoice_vendor_status")]
+        constraints = [
+            models.UniqueConstraint(fields=["vendor", "number"], name="invoice_number_per_vendor"),
+            models.CheckConstraint(
+                name="invoice_paid_not_negative", condition=Q(paid_amount__gte=0)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def outstanding_amount(self) -> Decimal:
+        if self.status == InvoiceStatus.VOID:
+            return ZERO
+        return self.total_amount - self.paid_amount
+
+
+class InvoiceLine(models.Model):
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+")
+    order_line = models.ForeignKey(Line, on_delete=models.PROTECT, related_name="invoice_lines")
+    quantity = models.DecimalField(**QTY)
+    unit_price = models.DecimalField(**MONEY)
+    amount = models.DecimalField(**AMOUNT)
+    # Three-way match, recomputed when goods are received or returned.
+    match_status = models.CharField(
+        max_length=20, choices=MatchStatus.choices, default=MatchStatus.MATCHED
+    )
+    ordered_quantity = models.DecimalField(**QTY, default=ZERO)
+    received_quantity = models.DecimalField(**QTY, default=ZERO)
+    invoiced_quantity = models.DecimalField(
+        **QTY, default=ZERO, help_text="Invoiced on this order line across all live invoices."
+    )
+    order_unit_price = models.DecimalField(**MONEY, default=ZERO)
+
+    if TYPE_CHECKING:
+        order_line_id: int
+
+    class Meta:
+        ordering = ["invoice", "id"]
+        constraints = [
+            models.CheckConstraint(
+                name="invoice_line_quantity_positive", condition=Q(quantity__gt=0)
+            ),
+            models.CheckConstraint(
+                name="invoice_line_price_not_negative", condition=Q(unit_price__gte=0)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.unit_price} on order line {self.order_line_id}"
+
+    @property
+    def price_variance(self) -> Decimal:
+        return (self.unit_price - self.order_unit_price) * self.quantity
+
+
+class Payment(models.Model):
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="payments")
+    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+")
+    amount = models.DecimalField(**AMOUNT)
+    paid_on = models.DateField()
+    reference = models.CharField(max_length=100, blank=True)
+    external_id = models.CharField(max_length=100, unique=True, null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["paid_on", "id"]
+        constraints = [
+            models.CheckConstraint(name="payment_positive", condition=Q(amount__gt=0)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} on {self.paid_on}"
