@@ -26,11 +26,25 @@ VENDOR_ROLES = (Role.VENDOR_USER, Role.VENDOR_ADMIN)
 class EmailUserManager(UserManager["User"]):
     """Users log in with their e-mail address; the username mirrors it."""
 
-    def _create_user_object(
-        self, username: str, email: str | None, password: str | None, **extra_fields: Any
+    def create_user(
+        self,
+        username: str | None = None,
+        email: str | None = None,
+        password: str | None = None,
+        **extra_fields: Any,
     ) -> User:
-        email = self.normalize_email(email or username).lower()
-        return super()._create_user_object(email, email, password, **extra_fields)
+        address = self.normalize_email(email or username or "").lower()
+        return super().create_user(address, address, password, **extra_fields)
+
+    def create_superuser(
+        self,
+        username: str | None = None,
+        email: str | None = None,
+        password: str | None = None,
+        **extra_fields: Any,
+    ) -> User:
+        address = self.normalize_email(email or username or "").lower()
+        return super().create_superuser(address, address, password, **extra_fields)
 
 
 class User(AbstractUser):
@@ -46,9 +60,9 @@ class User(AbstractUser):
     )
 
     USERNAME_FIELD = "email"
-    REQUIRED_FIELDS: ClassVar[list[str]] = ["username"]
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
-    objects: ClassVar[EmailUserManager] = EmailUserManager()  # type: ignore[assignment]
+    objects: ClassVar[EmailUserManager] = EmailUserManager()
 
     class Meta:
         constraints = [

@@ -17,11 +17,9 @@ from django.db import models
 from django.db.models import F, Q
 
 if TYPE_CHECKING:
-    from django.db.models.manager import RelatedManager
+    from django.db.models.fields.related_descriptors import RelatedManager
 
-QTY = {"max_digits": 16, "decimal_places": 4}
-MONEY = {"max_digits": 16, "decimal_places": 4}
-AMOUNT = {"max_digits": 18, "decimal_places": 2}
+# Quantities and unit prices carry 4 decimal places; invoice amounts are money (2 places).
 ZERO = Decimal("0")
 
 
@@ -56,7 +54,7 @@ class Item(models.Model):
     active = models.BooleanField(default=True)
     external_id = models.CharField(max_length=100, unique=True, null=True, blank=True)
     # Internal only.
-    standard_cost = models.DecimalField(**MONEY, null=True, blank=True)
+    standard_cost = models.DecimalField(max_digits=16, decimal_places=4, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -158,8 +156,8 @@ class Line(models.Model):
     vendor_part_number = models.CharField(max_length=64, blank=True)
     unit_of_measure = models.CharField(max_length=16, default="EA")
     # Ordered quantity; for a blanket line the committed total for the agreement period.
-    quantity = models.DecimalField(**QTY)
-    unit_price = models.DecimalField(**MONEY)
+    quantity = models.DecimalField(max_digits=16, decimal_places=4)
+    unit_price = models.DecimalField(max_digits=16, decimal_places=4)
     status = models.CharField(max_length=10, choices=LineStatus.choices, default=LineStatus.OPEN)
     # Internal only.
     internal_notes = models.TextField(blank=True)
@@ -195,12 +193,12 @@ class Delivery(models.Model):
     line = models.ForeignKey(Line, on_delete=models.CASCADE, related_name="deliveries")
     vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+")
     delivery_number = models.PositiveIntegerField()
-    quantity = models.DecimalField(**QTY)
+    quantity = models.DecimalField(max_digits=16, decimal_places=4)
     due_date = models.DateField()
     # As confirmed by the supplier; the buyer's due date is never overwritten by it.
     promised_date = models.DateField(null=True, blank=True)
     # Sum of receipt lines (returns negative), kept by the receipt service.
-    received_quantity = models.DecimalField(**QTY, default=ZERO)
+    received_quantity = models.DecimalField(max_digits=16, decimal_places=4, default=ZERO)
     status = models.CharField(max_length=10, choices=LineStatus.choices, default=LineStatus.OPEN)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -308,7 +306,7 @@ class ReceiptLine(models.Model):
     delivery = models.ForeignKey(Delivery, on_delete=models.PROTECT, related_name="receipt_lines")
     line = models.ForeignKey(Line, on_delete=models.PROTECT, related_name="receipt_lines")
     # Negative for a return.
-    quantity = models.DecimalField(**QTY)
+    quantity = models.DecimalField(max_digits=16, decimal_places=4)
 
     class Meta:
         ordering = ["receipt", "id"]
@@ -344,8 +342,8 @@ class Invoice(models.Model):
     status = models.CharField(
         max_length=16, choices=InvoiceStatus.choices, default=InvoiceStatus.OPEN
     )
-    total_amount = models.DecimalField(**AMOUNT, default=ZERO)
-    paid_amount = models.DecimalField(**AMOUNT, default=ZERO)
+    total_amount = models.DecimalField(max_digits=18, decimal_places=2, default=ZERO)
+    paid_amount = models.DecimalField(max_digits=18, decimal_places=2, default=ZERO)
     external_id = models.CharField(max_length=100, unique=True, null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -381,19 +379,22 @@ class InvoiceLine(models.Model):
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
     vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+")
     order_line = models.ForeignKey(Line, on_delete=models.PROTECT, related_name="invoice_lines")
-    quantity = models.DecimalField(**QTY)
-    unit_price = models.DecimalField(**MONEY)
-    amount = models.DecimalField(**AMOUNT)
+    quantity = models.DecimalField(max_digits=16, decimal_places=4)
+    unit_price = models.DecimalField(max_digits=16, decimal_places=4)
+    amount = models.DecimalField(max_digits=18, decimal_places=2)
     # Three-way match, recomputed when goods are received or returned.
     match_status = models.CharField(
         max_length=20, choices=MatchStatus.choices, default=MatchStatus.MATCHED
     )
-    ordered_quantity = models.DecimalField(**QTY, default=ZERO)
-    received_quantity = models.DecimalField(**QTY, default=ZERO)
+    ordered_quantity = models.DecimalField(max_digits=16, decimal_places=4, default=ZERO)
+    received_quantity = models.DecimalField(max_digits=16, decimal_places=4, default=ZERO)
     invoiced_quantity = models.DecimalField(
-        **QTY, default=ZERO, help_text="Invoiced on this order line across all live invoices."
+        max_digits=16,
+        decimal_places=4,
+        default=ZERO,
+        help_text="Invoiced on this order line across all live invoices.",
     )
-    order_unit_price = models.DecimalField(**MONEY, default=ZERO)
+    order_unit_price = models.DecimalField(max_digits=16, decimal_places=4, default=ZERO)
 
     if TYPE_CHECKING:
         order_line_id: int
@@ -420,7 +421,7 @@ class InvoiceLine(models.Model):
 class Payment(models.Model):
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="payments")
     vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+")
-    amount = models.DecimalField(**AMOUNT)
+    amount = models.DecimalField(max_digits=18, decimal_places=2)
     paid_on = models.DateField()
     reference = models.CharField(max_length=100, blank=True)
     external_id = models.CharField(max_length=100, unique=True, null=True, blank=True)

@@ -90,7 +90,7 @@ def canonical(value: Any) -> Any:
 
 def line_snapshot(line: Line) -> dict[str, Any]:
     return {
-        "item": line.item.part_number if line.item_id else "",
+        "item": line.item.part_number if line.item is not None else "",
         "description": line.description,
         "vendor_part_number": line.vendor_part_number,
         "unit_of_measure": line.unit_of_measure,
@@ -136,7 +136,7 @@ def diff_snapshots(old: Snapshot, new: Snapshot) -> list[Change]:
     changes: list[Change] = []
     old_header, new_header = old.get("header", {}), new["header"]
     for field in HEADER_FIELDS:
-        if old_header.get(field) != new_header.get(field):
+        if field not in old_header or old_header[field] != new_header.get(field):
             changes.append(
                 {
                     "op": "set",

@@ -792,7 +792,12 @@ def order_create(
 def order_issue(*, order: PurchaseOrder, by: User | None, reason: str = "") -> PurchaseOrder:
     """Send a draft to the supplier as revision 1 (its change list is the whole order)."""
     order = _lock_order(order)
-    check_transition(ORDER_TRANSITIONS, f"Order {order.number}", order.status, OrderStatus.ISSUED)
+    if order.status != OrderStatus.DRAFT:
+        raise DomainError(
+            f"Order {order.number} is already {order.get_status_display().lower()}; only a "
+            "draft can be issued.",
+            field="status",
+        )
     editor = _Editor.load(order)
     if not any(line.status != LineStatus.CANCELLED for line in editor.lines.values()):
         raise DomainError(f"Order {order.number} has no lines to issue.", field="lines")
