@@ -38,3 +38,27 @@ def published() -> Iterator[PublishedEvents]:
     unsubscribe = log.subscribe(captured.append)
     yield captured
     unsubscribe()
+
+
+@pytest.fixture
+def alice(vendor_a: Vendor) -> User:
+    """Vendor A's admin."""
+    return UserFactory(
+        email="alice@acme.example", role=Role.VENDOR_ADMIN, vendor=vendor_a, first_name="Alice"
+    )
+
+
+@pytest.fixture
+def amos(vendor_a: Vendor) -> User:
+    """Vendor A's ordinary user."""
+    return UserFactory(
+        email="amos@acme.example", role=Role.VENDOR_USER, vendor=vendor_a, first_name="Amos"
+    )
+
+
+@pytest.fixture
+def bob(vendor_b: Vendor) -> User:
+    """Vendor B's user: must never see anything of vendor A."""
+    return UserFactory(
+        email="bob@bolt.example", role=Role.VENDOR_USER, vendor=vendor_b, first_name="Bob"
+    )

@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "vendorportal.accounts",
     "vendorportal.purchasing",
     "vendorportal.events",
+    "vendorportal.collaboration",
 ]
 
 MIDDLEWARE = [

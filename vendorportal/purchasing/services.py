@@ -883,10 +883,21 @@ def _revise(
 
 @transaction.atomic
 def order_revise(
-    *, order: PurchaseOrder, changes: Sequence[OrderChange], by: User | None, reason: str = ""
+    *,
+    order: PurchaseOrder,
+    changes: Sequence[OrderChange],
+    by: User | None,
+    reason: str = "",
+    event_kind: str = "order.revised",
+    event_summary: str | None = None,
+    event_data: dict[str, Any] | None = None,
 ) -> PurchaseOrder:
     """Apply buyer changes. An issued order gets revision + 1 with the list of changes;
-    a draft is edited without revisions."""
+    a draft is edited without revisions.
+
+    A service that revises on behalf of another action (accepting a supplier's proposal)
+    names its own event, so the one write still records exactly one event.
+    """
     if not changes:
         raise DomainError("Nothing to change.", code="no_change")
 
@@ -894,7 +905,15 @@ def order_revise(
         for change in changes:
             editor.apply(change)
 
-    return _revise(order, by=by, reason=reason, kind="order.revised", summary=None, edit=edit)
+    return _revise(
+        order,
+        by=by,
+        reason=reason,
+        kind=event_kind,
+        summary=event_summary,
+        edit=edit,
+        data=event_data,
+    )
 
 
 @transaction.atomic
