@@ -40,9 +40,8 @@ class TestAcknowledgements:
             lambda: services.acknowledgement_record(
                 order=order, revision=1, response=ACCEPTED, by=amos
             ),
-            message="Revision 1 of {} is no longer current: the order is at revision 2".format(
-                order.number
-            ),
+            message=f"Revision 1 of {order.number} is no longer current: "
+            "the order is at revision 2",
             field="revision",
         )
         assert error.code == "stale_revision"
