@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from django_scopes import scopes_disabled
 
 from tests.factories import UserFactory, VendorFactory
 from vendorportal.accounts.models import Role, User
@@ -62,3 +63,10 @@ def bob(vendor_b: Vendor) -> User:
     return UserFactory(
         email="bob@bolt.example", role=Role.VENDOR_USER, vendor=vendor_b, first_name="Bob"
     )
+
+
+@pytest.fixture(autouse=True)
+def _internal_scope() -> Iterator[None]:
+    """Tests set up data as the back office does; requests set their own scope."""
+    with scopes_disabled():
+        yield

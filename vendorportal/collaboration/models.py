@@ -6,11 +6,13 @@ buyer accepts it, which makes a new revision (counted as acknowledged by that su
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar, Self
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+
+from vendorportal.scoping import VendorScopedManager
 
 
 class AcknowledgementResponse(models.TextChoices):
@@ -40,6 +42,8 @@ class Acknowledgement(models.Model):
 
     if TYPE_CHECKING:
         user_id: int | None
+
+    objects: ClassVar[VendorScopedManager[Self]] = VendorScopedManager()
 
     class Meta:
         ordering = ["order", "revision"]
@@ -104,6 +108,8 @@ class ChangeProposal(models.Model):
         line_id: int
         order_id: int
 
+    objects: ClassVar[VendorScopedManager[Self]] = VendorScopedManager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["vendor", "status"], name="proposal_vendor_status")]
@@ -138,6 +144,8 @@ class Comment(models.Model):
     body = models.TextField()
     internal = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects: ClassVar[VendorScopedManager[Self]] = VendorScopedManager()
 
     class Meta:
         ordering = ["created_at", "id"]

@@ -13,7 +13,6 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
 from django.utils import timezone
 
 from vendorportal.accounts.models import User
@@ -34,6 +33,7 @@ from vendorportal.purchasing.models import (
     OrderStatus,
     PurchaseOrder,
 )
+from vendorportal.scoping import service
 
 COMMENT_MAX = 5000
 
@@ -80,7 +80,7 @@ def _fmt(value: Any) -> str:
 # ---------------------------------------------------------------------------------------
 
 
-@transaction.atomic
+@service
 def acknowledgement_record(
     *,
     order: PurchaseOrder,
@@ -144,7 +144,7 @@ def acknowledgement_record(
     return ack
 
 
-@transaction.atomic
+@service
 def delivery_confirm(*, delivery: Delivery, by: User) -> Delivery:
     """The supplier confirms it will deliver as scheduled: promised date = due date."""
     order = delivery.order
@@ -177,7 +177,7 @@ def delivery_confirm(*, delivery: Delivery, by: User) -> Delivery:
 # ---------------------------------------------------------------------------------------
 
 
-@transaction.atomic
+@service
 def proposal_create(
     *,
     order: PurchaseOrder,
@@ -316,7 +316,7 @@ def _locked_pending(proposal: ChangeProposal) -> ChangeProposal:
     return proposal
 
 
-@transaction.atomic
+@service
 def proposal_withdraw(*, proposal: ChangeProposal, by: User) -> ChangeProposal:
     _require_supplier_of(by, proposal.order)
     _locked(proposal.order)
@@ -337,7 +337,7 @@ def proposal_withdraw(*, proposal: ChangeProposal, by: User) -> ChangeProposal:
     return proposal
 
 
-@transaction.atomic
+@service
 def proposal_accept(*, proposal: ChangeProposal, by: User, note: str = "") -> ChangeProposal:
     """The buyer accepts: the order gets a new revision with the proposed values, and that
     revision counts as acknowledged by the supplier who proposed it."""
@@ -391,7 +391,7 @@ def proposal_accept(*, proposal: ChangeProposal, by: User, note: str = "") -> Ch
     return proposal
 
 
-@transaction.atomic
+@service
 def proposal_reject(*, proposal: ChangeProposal, by: User, note: str) -> ChangeProposal:
     _require_buyer(by)
     _locked(proposal.order)
@@ -422,7 +422,7 @@ def proposal_reject(*, proposal: ChangeProposal, by: User, note: str) -> ChangeP
 # ---------------------------------------------------------------------------------------
 
 
-@transaction.atomic
+@service
 def comment_add(
     *,
     order: PurchaseOrder,

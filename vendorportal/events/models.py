@@ -8,8 +8,12 @@ decide who may see it without looking anything else up.
 
 from __future__ import annotations
 
+from typing import ClassVar, Self
+
 from django.conf import settings
 from django.db import models
+
+from vendorportal.scoping import VendorScopedManager
 
 
 class Event(models.Model):
@@ -34,6 +38,8 @@ class Event(models.Model):
     # References to what changed (ids, numbers), never internal values for a shared event.
     data = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects: ClassVar[VendorScopedManager[Self]] = VendorScopedManager()
 
     class Meta:
         ordering = ["id"]

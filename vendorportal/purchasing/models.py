@@ -10,11 +10,13 @@ by the service that writes it), so that vendor scoping is one indexed filter, ne
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar, Self
 
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+
+from vendorportal.scoping import VendorScopedManager
 
 if TYPE_CHECKING:
     from django.db.models.fields.related_descriptors import RelatedManager
@@ -39,6 +41,9 @@ class Vendor(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    # A vendor user's scope sees its own vendor record only.
+    objects: ClassVar[VendorScopedManager[Self]] = VendorScopedManager("pk")
 
     class Meta:
         ordering = ["code"]
@@ -119,6 +124,8 @@ class PurchaseOrder(models.Model):
         deliveries: RelatedManager[Delivery]
         revisions: RelatedManager[Revision]
 
+    objects: ClassVar[VendorScopedManager[Self]] = VendorScopedManager()
+
     class Meta:
         ordering = ["-order_date", "-number"]
         indexes = [
@@ -170,6 +177,8 @@ class Line(models.Model):
         order_id: int
         vendor_id: int
 
+    objects: ClassVar[VendorScopedManager[Self]] = VendorScopedManager()
+
     class Meta:
         ordering = ["order", "line_number"]
         constraints = [
@@ -207,6 +216,8 @@ class Delivery(models.Model):
         order_id: int
         line_id: int
         vendor_id: int
+
+    objects: ClassVar[VendorScopedManager[Self]] = VendorScopedManager()
 
     class Meta:
         ordering = ["line", "delivery_number"]
@@ -258,6 +269,8 @@ class Revision(models.Model):
     changes = models.JSONField(default=list)
     snapshot = models.JSONField(default=dict)
 
+    objects: ClassVar[VendorScopedManager[Self]] = VendorScopedManager()
+
     class Meta:
         ordering = ["order", "number"]
         constraints = [
@@ -292,6 +305,8 @@ class Receipt(models.Model):
     if TYPE_CHECKING:
         lines: RelatedManager[ReceiptLine]
 
+    objects: ClassVar[VendorScopedManager[Self]] = VendorScopedManager()
+
     class Meta:
         ordering = ["-receipt_date", "-id"]
         indexes = [models.Index(fields=["vendor", "receipt_date"], name="receipt_vendor_date")]
@@ -307,6 +322,8 @@ class ReceiptLine(models.Model):
     line = models.ForeignKey(Line, on_delete=models.PROTECT, related_name="receipt_lines")
     # Negative for a return.
     quantity = models.DecimalField(max_digits=16, decimal_places=4)
+
+    objects: ClassVar[VendorScopedManager[Self]] = VendorScopedManager()
 
     class Meta:
         ordering = ["receipt", "id"]
@@ -355,6 +372,8 @@ class Invoice(models.Model):
         lines: RelatedManager[InvoiceLine]
         payments: RelatedManager[Payment]
 
+    objects: ClassVar[VendorScopedManager[Self]] = VendorScopedManager()
+
     class Meta:
         ordering = ["-invoice_date", "-id"]
         indexes = [models.Index(fields=["vendor", "status"], name="invoice_vendor_status")]
@@ -399,6 +418,8 @@ class InvoiceLine(models.Model):
     if TYPE_CHECKING:
         order_line_id: int
 
+    objects: ClassVar[VendorScopedManager[Self]] = VendorScopedManager()
+
     class Meta:
         ordering = ["invoice", "id"]
         constraints = [
@@ -429,6 +450,8 @@ class Payment(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects: ClassVar[VendorScopedManager[Self]] = VendorScopedManager()
 
     class Meta:
         ordering = ["paid_on", "id"]

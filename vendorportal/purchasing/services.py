@@ -19,7 +19,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -53,6 +52,7 @@ from vendorportal.purchasing.states import (
     ORDER_TRANSITIONS,
     check_transition,
 )
+from vendorportal.scoping import service
 
 HUNDRED = Decimal(100)
 CENT = Decimal("0.01")
@@ -713,7 +713,7 @@ def _next_order_number() -> str:
     return f"PO-{highest + 1}"
 
 
-@transaction.atomic
+@service
 def order_create(
     *,
     vendor: Vendor,
@@ -788,7 +788,7 @@ def order_create(
     return order
 
 
-@transaction.atomic
+@service
 def order_issue(*, order: PurchaseOrder, by: User | None, reason: str = "") -> PurchaseOrder:
     """Send a draft to the supplier as revision 1 (its change list is the whole order)."""
     order = _lock_order(order)
@@ -881,7 +881,7 @@ def _revise(
     return order
 
 
-@transaction.atomic
+@service
 def order_revise(
     *,
     order: PurchaseOrder,
@@ -916,7 +916,7 @@ def order_revise(
     )
 
 
-@transaction.atomic
+@service
 def release_add(
     *,
     line: Line,
@@ -948,7 +948,7 @@ def release_add(
     return added[0]
 
 
-@transaction.atomic
+@service
 def line_close(*, line: Line, by: User | None, reason: str = "") -> Line:
     number = line.line_number
 
@@ -967,7 +967,7 @@ def line_close(*, line: Line, by: User | None, reason: str = "") -> Line:
     return order.lines.get(line_number=number)
 
 
-@transaction.atomic
+@service
 def line_cancel(*, line: Line, by: User | None, reason: str = "") -> Line:
     number = line.line_number
 
@@ -986,7 +986,7 @@ def line_cancel(*, line: Line, by: User | None, reason: str = "") -> Line:
     return order.lines.get(line_number=number)
 
 
-@transaction.atomic
+@service
 def order_close(*, order: PurchaseOrder, by: User | None, reason: str = "") -> PurchaseOrder:
     """Close an issued order: every open line is closed (what is not received is not wanted)."""
 
@@ -1011,7 +1011,7 @@ def order_close(*, order: PurchaseOrder, by: User | None, reason: str = "") -> P
     )
 
 
-@transaction.atomic
+@service
 def order_cancel(*, order: PurchaseOrder, by: User | None, reason: str = "") -> PurchaseOrder:
     """Cancel an order with nothing received (a draft is simply withdrawn)."""
 
@@ -1078,7 +1078,7 @@ def _check_receipt_lines(
     return result
 
 
-@transaction.atomic
+@service
 def receipt_record(
     *,
     order: PurchaseOrder,
@@ -1171,7 +1171,7 @@ def receipt_record(
     return receipt
 
 
-@transaction.atomic
+@service
 def return_record(
     *,
     order: PurchaseOrder,
@@ -1314,7 +1314,7 @@ def _rematch_invoices(line_ids: Any) -> None:
         InvoiceLine.objects.bulk_update(changed, list(values))
 
 
-@transaction.atomic
+@service
 def invoice_record(
     *,
     vendor: Vendor,
@@ -1446,7 +1446,7 @@ def _invoice_event(
     )
 
 
-@transaction.atomic
+@service
 def payment_record(
     *,
     invoice: Invoice,
@@ -1503,7 +1503,7 @@ def payment_record(
     return payment
 
 
-@transaction.atomic
+@service
 def invoice_dispute(*, invoice: Invoice, by: User | None, reason: str) -> Invoice:
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     reason = _text(reason, field="reason", label="Reason", max_length=2000, required=True)
@@ -1523,7 +1523,7 @@ def invoice_dispute(*, invoice: Invoice, by: User | None, reason: str) -> Invoic
     return invoice
 
 
-@transaction.atomic
+@service
 def invoice_resolve_dispute(*, invoice: Invoice, by: User | None, note: str = "") -> Invoice:
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     if invoice.status != InvoiceStatus.DISPUTED:
@@ -1539,7 +1539,7 @@ def invoice_resolve_dispute(*, invoice: Invoice, by: User | None, note: str = ""
     return invoice
 
 
-@transaction.atomic
+@service
 def invoice_void(*, invoice: Invoice, by: User | None, reason: str) -> Invoice:
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     reason = _text(reason, field="reason", label="Reason", max_length=2000, required=True)
