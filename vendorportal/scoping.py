@@ -54,7 +54,6 @@ class VendorScopedManager(models.Manager[M]):
         return queryset
 
 
-
 def service(function: Callable[P, R]) -> Callable[P, R]:
     """Mark a write service: one transaction, run in the internal scope.
 

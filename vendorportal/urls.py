@@ -1,11 +1,24 @@
 from django.contrib import admin
-from django.urls import path
-from django.views.generic import RedirectView
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import include, path
 
 admin.site.site_header = "Vendor Portal back office"
 admin.site.site_title = "Vendor Portal"
 
+
+def home(request: HttpRequest) -> HttpResponse:
+    """Send each login to its side of the portal."""
+    viewer = getattr(request, "viewer", None)
+    if viewer is None:
+        return redirect("account_login")
+    return redirect("buying:home" if viewer.internal else "portal:home")
+
+
 urlpatterns = [
-    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("", home, name="home"),
+    path("accounts/", include("allauth.urls")),
+    path("portal/", include("vendorportal.portal.urls")),
+    path("buying/", include("vendorportal.buying.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,17 @@
+"""django-allauth hooks: logins are provisioned (by an administrator, a command or an
+invitation), never by public sign-up; the username mirrors the e-mail address."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from allauth.account.adapter import DefaultAccountAdapter
+from django.http import HttpRequest
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def is_open_for_signup(self, request: HttpRequest) -> bool:
+        return False
+
+    def populate_username(self, request: HttpRequest, user: Any) -> None:
+        user.username = user.email

@@ -1,0 +1,168 @@
+"""The buyer's forms: revising an order, releases, closing, receipts, proposals, invoices."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+
+
+def quantity_field(label: str) -> forms.DecimalField:
+    return forms.DecimalField(
+        label=label, min_value=Decimal("0.0001"), decimal_places=4, max_digits=16
+    )
+
+
+DATE = forms.DateInput(attrs={"type": "date"})
+
+
+class ReasonMixin(forms.Form):
+    reason = forms.CharField(
+        label="Reason for the supplier",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Shown with the new revision.",
+    )
+
+
+class DeliveryChangeForm(ReasonMixin):
+    due_date = forms.DateField(label="Due date", widget=DATE)
+    quantity = quantity_field("Quantity")
+    cancel = forms.BooleanField(label="Cancel this delivery", required=False)
+
+    field_order = ["due_date", "quantity", "cancel", "reason"]
+
+
+class LineChangeForm(ReasonMixin):
+    quantity = quantity_field("Quantity")
+    unit_price = forms.DecimalField(
+        label="Unit price", min_value=Decimal(0), decimal_places=4, max_digits=16
+    )
+    description = forms.CharField(label="Description", max_length=300)
+    internal_notes = forms.CharField(
+        label="Internal notes",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Buyers only; never shown to the supplier.",
+    )
+
+    field_order = ["quantity", "unit_price", "description", "internal_notes", "reason"]
+
+
+class HeaderChangeForm(ReasonMixin):
+    payment_terms = forms.CharField(label="Payment terms", required=False, max_length=100)
+    incoterms = forms.CharField(label="Incoterms", required=False, max_length=50)
+    ship_to = forms.CharField(
+        label="Ship to", required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    notes_to_vendor = forms.CharField(
+        label="Notes to the supplier", required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    internal_notes = forms.CharField(
+        label="Internal notes",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Buyers only; never shown to the supplier.",
+    )
+
+    field_order = [
+        "payment_terms",
+        "incoterms",
+        "ship_to",
+        "notes_to_vendor",
+        "internal_notes",
+        "reason",
+    ]
+
+
+class ReleaseForm(ReasonMixin):
+    quantity = quantity_field("Release quantity")
+    due_date = forms.DateField(label="Due date", widget=DATE)
+
+    field_order = ["quantity", "due_date", "reason"]
+
+
+class CloseForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="The supplier sees this: what is not yet received is no longer wanted.",
+    )
+
+
+class RejectForm(forms.Form):
+    note = forms.CharField(
+        label="Reason for the supplier", max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class ReceiptForm(forms.Form):
+    receipt_date = forms.DateField(label="Received on", widget=DATE)
+    packing_slip = forms.CharField(label="Packing slip", required=False, max_length=100)
+
+    def __init__(self, *args: Any, deliveries: list[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.deliveries = deliveries
+        for delivery in deliveries:
+            self.fields[f"qty_{delivery.pk}"] = forms.DecimalField(
+                label=f"Line {delivery.line.line_number}-{delivery.delivery_number}",
+                required=False,
+                min_value=Decimal("0"),
+                decimal_places=4,
+                max_digits=16,
+            )
+
+    def quantity_fields(self) -> list[tuple[Any, forms.BoundField]]:
+        return [(d, self[f"qty_{d.pk}"]) for d in self.deliveries]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not self.errors and not any(data.get(f"qty_{d.pk}") for d in self.deliveries):
+            self.add_error(None, "Enter the quantity received on at least one delivery.")
+        return data
+
+
+class InvoiceForm(forms.Form):
+    number = forms.CharField(label="Invoice number", max_length=64)
+    invoice_date = forms.DateField(label="Invoice date", widget=DATE)
+    due_date = forms.DateField(label="Payment due", required=False, widget=DATE)
+
+    def __init__(self, *args: Any, lines: list[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.order_lines = lines
+        for line in lines:
+            self.fields[f"qty_{line.pk}"] = forms.DecimalField(
+                label=f"Line {line.line_number} quantity",
+                required=False,
+                min_value=Decimal("0"),
+                decimal_places=4,
+                max_digits=16,
+            )
+            self.fields[f"price_{line.pk}"] = forms.DecimalField(
+                label=f"Line {line.line_number} unit price",
+                required=False,
+                min_value=Decimal("0"),
+                decimal_places=4,
+                max_digits=16,
+                initial=line.unit_price,
+            )
+
+    def line_fields(self) -> list[tuple[Any, forms.BoundField, forms.BoundField]]:
+        return [(ln, self[f"qty_{ln.pk}"], self[f"price_{ln.pk}"]) for ln in self.order_lines]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not self.errors and not any(data.get(f"qty_{ln.pk}") for ln in self.order_lines):
+            self.add_error(None, "Enter the invoiced quantity of at least one line.")
+        return data
+
+
+class PaymentForm(forms.Form):
+    amount = forms.DecimalField(
+        label="Amount", min_value=Decimal("0.01"), decimal_places=2, max_digits=18
+    )
+    paid_on = forms.DateField(label="Paid on", widget=DATE)
+    reference = forms.CharField(label="Reference", required=False, max_length=100)

@@ -1,0 +1,51 @@
+"""/buying/: the buyer's workspace. Every view requires a buyer login."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from vendorportal.buying import views
+from vendorportal.web import views as shared
+from vendorportal.web.access import buyer_view
+from vendorportal.web.decorators import on_side
+
+app_name = "buying"
+side = on_side("buying", buyer_view)
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("open-lines/", side(shared.open_lines), name="open-lines"),
+    path("open-lines.csv", side(shared.open_lines_export, fmt="csv"), name="open-lines-csv"),
+    path("open-lines.xlsx", side(shared.open_lines_export, fmt="xlsx"), name="open-lines-xlsx"),
+    path("orders/", side(shared.orders_list), name="orders"),
+    path("orders/<str:number>/", views.order_detail, name="order-detail"),
+    path("orders/<str:number>/changes/", side(shared.revision_compare), name="revision-compare"),
+    path(
+        "orders/<str:number>/comments", side(shared.order_comment, post=True), name="order-comment"
+    ),
+    path("orders/<str:number>/issue", views.order_issue, name="order-issue"),
+    path("orders/<str:number>/revise", views.order_revise, name="order-revise"),
+    path("orders/<str:number>/close", views.order_close, name="order-close"),
+    path("orders/<str:number>/receive", views.order_receive, name="order-receive"),
+    path("orders/<str:number>/invoice", views.order_invoice, name="order-invoice"),
+    path(
+        "orders/<str:number>/lines/<str:line_number>/release",
+        views.line_release,
+        name="line-release",
+    ),
+    path("orders/<str:number>/lines/<str:line_number>/close", views.line_close, name="line-close"),
+    path(
+        "orders/<str:number>/proposals/<str:proposal_id>/accept",
+        views.proposal_accept,
+        name="proposal-accept",
+    ),
+    path(
+        "orders/<str:number>/proposals/<str:proposal_id>/reject",
+        views.proposal_reject,
+        name="proposal-reject",
+    ),
+    path("receipts/", side(shared.receipts_list), name="receipts"),
+    path("invoices/", side(shared.invoices_list), name="invoices"),
+    path("invoices/<str:pk>/", side(shared.invoice_detail), name="invoice-detail"),
+    path("invoices/<str:pk>/pay", views.invoice_pay, name="invoice-pay"),
+]

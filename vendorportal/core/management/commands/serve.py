@@ -1,0 +1,117 @@
+"""`vendorportal serve`: run the ASGI application under uvicorn.
+
+An ASGI server is required, not `runserver`: the live event stream (server-sent events)
+needs async, and `runserver` buffers it. Static files are served by whitenoise's middleware
+(from the app and project static folders when DEBUG is on, from STATIC_ROOT otherwise).
+"""
+
+from __future__ import annotations
+
+from argparse import ArgumentParser, ArgumentTypeError
+from typing import Any
+
+import uvicorn
+from django.conf import settings
+from django.contrib.staticfiles.storage import ManifestFilesMixin, staticfiles_storage
+from django.core.management.base import BaseCommand, CommandError
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.migrations.executor import MigrationExecutor
+
+ASGI_APP = "vendorportal.asgi:application"
+
+
+def _port(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ArgumentTypeError(f"{raw!r} is not a port number") from exc
+    if not 0 < value < 65536:
+        raise ArgumentTypeError(f"{value} is not between 1 and 65535")
+    return value
+
+
+def _positive_int(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ArgumentTypeError(f"{raw!r} is not a whole number") from exc
+    if value < 1:
+        raise ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+class Command(BaseCommand):
+    help = "Serve Vendor Portal over HTTP with uvicorn (ASGI)."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument(
+            "--host", default="127.0.0.1", help="Address to bind (default: 127.0.0.1)."
+        )
+        parser.add_argument(
+            "--port", type=_port, default=8000, help="Port to listen on (default: 8000)."
+        )
+        parser.add_argument(
+            "--workers",
+            type=_positive_int,
+            default=1,
+            help="Number of worker processes (default: 1). Not combinable with --reload.",
+        )
+        parser.add_argument(
+            "--reload",
+            action="store_true",
+            help="Restart when Python files under the vendorportal package change (development).",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        host: str = options["host"]
+        port: int = options["port"]
+        workers: int = options["workers"]
+        reload: bool = options["reload"]
+
+        if reload and workers > 1:
+            raise CommandError("--reload runs a single process; drop --workers or --reload.")
+        self._check_static_files()
+        self._warn_unapplied_migrations()
+
+        self.stdout.write(
+            f"Vendor Portal on http://{_url_host(host)}:{port}/ "
+            f"({workers} worker{'s' if workers != 1 else ''}"
+            f"{', reloading' if reload else ''}; DEBUG={settings.DEBUG}). Quit with CTRL-C."
+        )
+        uvicorn.run(
+            ASGI_APP,
+            host=host,
+            port=port,
+            workers=workers,
+            reload=reload,
+            reload_dirs=[str(settings.BASE_DIR)] if reload else None,
+            # Django's ASGI handler does not implement the lifespan protocol.
+            lifespan="off",
+        )
+
+    def _warn_unapplied_migrations(self) -> None:
+        """Like runserver: warn, not fail, when the database is behind the code."""
+        executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
+        plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+        if plan:
+            apps = ", ".join(sorted({migration.app_label for migration, _ in plan}))
+            self.stderr.write(
+                self.style.NOTICE(
+                    f"{len(plan)} unapplied migration(s) for: {apps}. "
+                    "Run `vendorportal migrate` first."
+                )
+            )
+
+    def _check_static_files(self) -> None:
+        """With DEBUG off, pages need the collected manifest; fail now instead of per request."""
+        if settings.DEBUG or not isinstance(staticfiles_storage, ManifestFilesMixin):
+            return
+        if staticfiles_storage.read_manifest() is None:
+            raise CommandError(
+                f"DEBUG is off and no static files are collected in {settings.STATIC_ROOT}: "
+                "run `vendorportal collectstatic --no-input` first."
+            )
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host

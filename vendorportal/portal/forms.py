@@ -1,0 +1,69 @@
+"""The supplier's forms: acknowledging a revision and proposing a change."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+
+from vendorportal.collaboration.models import AcknowledgementResponse
+
+
+class AcknowledgeForm(forms.Form):
+    revision = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    response = forms.ChoiceField(
+        label="Your answer",
+        choices=AcknowledgementResponse.choices,
+        widget=forms.RadioSelect,
+        initial=AcknowledgementResponse.ACCEPTED,
+    )
+    comment = forms.CharField(
+        label="Comment",
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Required when you accept with changes or reject.",
+    )
+
+
+class ProposalForm(forms.Form):
+    due_date = forms.DateField(
+        label="New due date", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    quantity = forms.DecimalField(
+        label="New quantity",
+        required=False,
+        min_value=Decimal("0.0001"),
+        decimal_places=4,
+        max_digits=16,
+    )
+    unit_price = forms.DecimalField(
+        label="New unit price",
+        required=False,
+        min_value=Decimal(0),
+        decimal_places=4,
+        max_digits=16,
+    )
+    reason = forms.CharField(
+        label="Reason",
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="The buyer sees this with your proposal.",
+    )
+
+    def __init__(self, *args: Any, for_delivery: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if for_delivery:
+            del self.fields["unit_price"]
+        else:
+            del self.fields["due_date"]
+            del self.fields["quantity"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        proposed = [data.get(name) for name in ("due_date", "quantity", "unit_price")]
+        if not self.errors and all(value is None for value in proposed):
+            first = "due_date" if "due_date" in self.fields else "unit_price"
+            self.add_error(first, "Enter the new value you propose.")
+        return data

@@ -1,0 +1,41 @@
+"""/portal/: the supplier's screens. Every view requires an active vendor login."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from vendorportal.portal import views
+from vendorportal.web import views as shared
+from vendorportal.web.access import supplier_view
+from vendorportal.web.decorators import on_side
+
+app_name = "portal"
+side = on_side("portal", supplier_view)
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("open-lines/", side(shared.open_lines), name="open-lines"),
+    path("open-lines.csv", side(shared.open_lines_export, fmt="csv"), name="open-lines-csv"),
+    path("open-lines.xlsx", side(shared.open_lines_export, fmt="xlsx"), name="open-lines-xlsx"),
+    path("orders/", side(shared.orders_list), name="orders"),
+    path("orders/<str:number>/", views.order_detail, name="order-detail"),
+    path("orders/<str:number>/changes/", side(shared.revision_compare), name="revision-compare"),
+    path("orders/<str:number>/acknowledge", views.acknowledge, name="order-acknowledge"),
+    path("orders/<str:number>/propose", views.propose, name="order-propose"),
+    path(
+        "orders/<str:number>/comments", side(shared.order_comment, post=True), name="order-comment"
+    ),
+    path(
+        "orders/<str:number>/deliveries/<str:delivery_id>/confirm",
+        views.delivery_confirm,
+        name="delivery-confirm",
+    ),
+    path(
+        "orders/<str:number>/proposals/<str:proposal_id>/withdraw",
+        views.proposal_withdraw,
+        name="proposal-withdraw",
+    ),
+    path("receipts/", side(shared.receipts_list), name="receipts"),
+    path("invoices/", side(shared.invoices_list), name="invoices"),
+    path("invoices/<str:pk>/", side(shared.invoice_detail), name="invoice-detail"),
+]

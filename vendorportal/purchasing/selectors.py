@@ -1,0 +1,326 @@
+"""Reads for the screens, the exports and the API: built on the access module's
+selectors, shaped for display, and cheap (a constant number of queries per page).
+
+Large tables are read as plain dicts (`values()`), not model instances: a supplier
+reconciling 500 open deliveries wants them on one page, and building 500 model objects
+(with their related objects) costs more than the whole page should.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
+from django.utils import timezone
+
+from vendorportal.collaboration.models import ChangeProposal, ProposalStatus
+from vendorportal.purchasing import access
+from vendorportal.purchasing.access import Viewer
+from vendorportal.purchasing.models import (
+    ZERO,
+    Delivery,
+    InvoiceStatus,
+    LineStatus,
+    MatchStatus,
+    OrderKind,
+    OrderStatus,
+    PurchaseOrder,
+)
+
+# ---------------------------------------------------------------------------------------
+# Open lines: one row per open delivery across all the viewer's orders
+# ---------------------------------------------------------------------------------------
+
+OPEN_LINE_SORTS = {
+    "po": ("order__number", "line__line_number", "delivery_number"),
+    "line": ("order__number", "line__line_number", "delivery_number"),
+    "item": ("line__item__part_number", "due_date"),
+    "vendor_part": ("line__vendor_part_number", "due_date"),
+    "due": ("due_date", "order__number", "line__line_number"),
+    "promised": ("promised_date", "due_date"),
+    "quantity": ("quantity", "due_date"),
+    "received": ("received_quantity", "due_date"),
+    "open": ("open_qty", "due_date"),
+    "price": ("line__unit_price", "due_date"),
+    "vendor": ("vendor__code", "due_date"),
+}
+OPEN_LINE_DEFAULT_SORT = "due"
+
+
+@dataclass(frozen=True)
+class OpenLineFilters:
+    po: str = ""
+    item: str = ""
+    q: str = ""
+    due_from: dt.date | None = None
+    due_to: dt.date | None = None
+    overdue: bool = False
+    vendor: str = ""  # buyers only
+
+
+def open_deliveries(viewer: Viewer, filters: OpenLineFilters) -> QuerySet[Delivery]:
+    queryset = access.deliveries(viewer).filter(
+        status=LineStatus.OPEN, order__status=OrderStatus.ISSUED
+    )
+    if filters.po:
+        queryset = queryset.filter(order__number__icontains=filters.po)
+    if filters.item:
+        queryset = queryset.filter(
+            Q(line__item__part_number__icontains=filters.item)
+            | Q(line__description__icontains=filters.item)
+            | Q(line__vendor_part_number__icontains=filters.item)
+        )
+    if filters.q:
+        queryset = queryset.filter(
+            Q(order__number__icontains=filters.q)
+            | Q(line__item__part_number__icontains=filters.q)
+            | Q(line__description__icontains=filters.q)
+            | Q(line__vendor_part_number__icontains=filters.q)
+        )
+    if filters.due_from:
+        queryset = queryset.filter(due_date__gte=filters.due_from)
+    if filters.due_to:
+        queryset = queryset.filter(due_date__lte=filters.due_to)
+    if filters.overdue:
+        queryset = queryset.filter(due_date__lt=timezone.localdate())
+    if filters.vendor and viewer.internal:
+        queryset = queryset.filter(
+            Q(vendor__code__iexact=filters.vendor) | Q(vendor__name__icontains=filters.vendor)
+        )
+    return queryset
+
+
+OPEN_LINE_FIELDS = (
+    "id",
+    "order__number",
+    "order__revision",
+    "order__currency",
+    "line__line_number",
+    "delivery_number",
+    "line__item__part_number",
+    "line__description",
+    "line__vendor_part_number",
+    "line__unit_of_measure",
+    "line__unit_price",
+    "due_date",
+    "promised_date",
+    "quantity",
+    "received_quantity",
+    "open_qty",
+    "acknowledged",
+    "proposal_pending",
+)
+
+
+def open_line_rows(
+    viewer: Viewer, filters: OpenLineFilters, *, sort: str, offset: int, limit: int | None
+) -> list[dict[str, Any]]:
+    """The open deliveries as dicts, sorted and sliced, in one query."""
+    descending = sort.startswith("-")
+    keys = OPEN_LINE_SORTS.get(sort.lstrip("-"), OPEN_LINE_SORTS[OPEN_LINE_DEFAULT_SORT])
+    ordering = [
+        F(k).desc(nulls_last=True) if descending else F(k).asc(nulls_last=True) for k in keys
+    ]
+    fields = list(OPEN_LINE_FIELDS)
+    if viewer.internal:
+        fields += ["vendor__code", "vendor__name"]
+    queryset = (
+        open_deliveries(viewer, filters)
+        .annotate(
+            open_qty=F("quantity") - F("received_quantity"),
+            acknowledged=access.current_revision_acknowledged_for("order"),
+            proposal_pending=Exists(
+                ChangeProposal.objects.filter(
+                    delivery=OuterRef("pk"), status=ProposalStatus.PENDING
+                )
+            ),
+        )
+        .order_by(*ordering, "pk")
+        .values(*fields)
+    )
+    rows = list(queryset[offset : offset + limit] if limit else queryset[offset:])
+    today = timezone.localdate()
+    for row in rows:
+        row["overdue"] = row["due_date"] < today
+    return rows
+
+
+# ---------------------------------------------------------------------------------------
+# Home counters
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class HomeFigures:
+    open_orders: int = 0
+    due_soon: int = 0
+    overdue: int = 0
+    unacknowledged: int = 0
+    proposals_waiting: int = 0
+    open_invoices: int = 0
+    outstanding: dict[str, Decimal] = field(default_factory=dict)
+
+
+def home_figures(viewer: Viewer, *, days: int = 14) -> HomeFigures:
+    today = timezone.localdate()
+    figures = HomeFigures()
+    order_counts = access.orders(viewer).aggregate(
+        open=Count("pk", filter=Q(status=OrderStatus.ISSUED)),
+        unacknowledged=Count(
+            "pk",
+            filter=Q(status=OrderStatus.ISSUED)
+            & ~Q(pk__in=access.acknowledged_current_order_ids()),
+        ),
+    )
+    figures.open_orders = order_counts["open"]
+    figures.unacknowledged = order_counts["unacknowledged"]
+    delivery_counts = open_deliveries(viewer, OpenLineFilters()).aggregate(
+        overdue=Count("pk", filter=Q(due_date__lt=today)),
+        due_soon=Count(
+            "pk", filter=Q(due_date__gte=today, due_date__lte=today + dt.timedelta(days=days))
+        ),
+    )
+    figures.overdue = delivery_counts["overdue"]
+    figures.due_soon = delivery_counts["due_soon"]
+    figures.proposals_waiting = (
+        access.proposals(viewer).filter(status=ProposalStatus.PENDING).count()
+    )
+    open_invoices = access.invoices(viewer).filter(
+        status__in=[InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_PAID, InvoiceStatus.DISPUTED]
+    )
+    for row in open_invoices.values("currency").annotate(
+        n=Count("pk"), total=Sum("total_amount"), paid=Sum("paid_amount")
+    ):
+        figures.open_invoices += row["n"]
+        figures.outstanding[row["currency"]] = row["total"] - row["paid"]
+    return figures
+
+
+# ---------------------------------------------------------------------------------------
+# The order page
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class LineView:
+    line: Any
+    deliveries: list[Any]
+    released: Decimal = ZERO
+    received: Decimal = ZERO
+    remaining: Decimal = ZERO  # blanket: committed - released; standard: ordered - received
+    invoiced: Decimal = ZERO
+    open_quantity: Decimal = ZERO
+    pending_proposals: list[Any] = field(default_factory=list)
+
+
+@dataclass
+class OrderPage:
+    order: PurchaseOrder
+    lines: list[LineView]
+    receipts: list[Any]
+    invoices: list[Any]
+    revisions: list[Any]
+    acknowledgements: dict[int, Any]
+    proposals: list[Any]
+    timeline: list[Any]
+    comments_by_id: dict[int, Any]
+    current_acknowledged: bool
+    totals: dict[str, Decimal]
+
+
+def order_page(viewer: Viewer, order: PurchaseOrder) -> OrderPage:
+    """Everything the order page shows, in a fixed number of queries."""
+    lines = list(order.lines.select_related("item").order_by("line_number"))
+    by_line: dict[int, list[Any]] = defaultdict(list)
+    for delivery in order.deliveries.order_by("line_id", "delivery_number"):
+        by_line[delivery.line_id].append(delivery)
+    proposals = list(
+        access.proposals(viewer)
+        .filter(order=order)
+        .select_related("line", "delivery", "created_by", "decided_by")
+        .order_by("-created_at", "-pk")
+    )
+    pending_by_line: dict[int, list[Any]] = defaultdict(list)
+    for proposal in proposals:
+        if proposal.status == ProposalStatus.PENDING:
+            pending_by_line[proposal.line_id].append(proposal)
+    invoiced: dict[int, Decimal] = dict(
+        access.invoices(viewer)
+        .exclude(status=InvoiceStatus.VOID)
+        .filter(lines__order_line__order=order)
+        .values_list("lines__order_line_id")
+        .annotate(total=Sum("lines__quantity"))
+    )
+    line_views = []
+    totals = {"amount": ZERO, "received_value": ZERO}
+    for line in lines:
+        deliveries = by_line[line.pk]
+        live = [d for d in deliveries if d.status != LineStatus.CANCELLED]
+        released = sum((d.quantity for d in live), ZERO)
+        received = sum((d.received_quantity for d in deliveries), ZERO)
+        view = LineView(
+            line=line,
+            deliveries=deliveries,
+            released=released,
+            received=received,
+            invoiced=invoiced.get(line.pk, ZERO),
+            open_quantity=sum((d.open_quantity for d in deliveries), ZERO),
+            pending_proposals=pending_by_line[line.pk],
+        )
+        if order.kind == OrderKind.BLANKET:
+            view.remaining = max(line.quantity - released, ZERO)
+        else:
+            view.remaining = max(line.quantity - received, ZERO)
+        if line.status != LineStatus.CANCELLED:
+            totals["amount"] += line.quantity * line.unit_price
+            totals["received_value"] += received * line.unit_price
+        line_views.append(view)
+    receipts = list(
+        access.receipts(viewer)
+        .filter(order=order)
+        .prefetch_related("lines__delivery__line")
+        .order_by("-receipt_date", "-pk")
+    )
+    invoices = list(
+        access.invoices(viewer)
+        .filter(lines__order_line__order=order)
+        .distinct()
+        .order_by("-invoice_date", "-pk")
+    )
+    revisions = list(order.revisions.select_related("created_by").order_by("-number"))
+    acknowledgements = {
+        ack.revision: ack
+        for ack in access.acknowledgements(viewer).filter(order=order).select_related("user")
+    }
+    timeline = list(
+        access.events(viewer).filter(order=order).select_related("actor").order_by("-id")
+    )
+    comment_ids = [e.data.get("comment") for e in timeline if e.kind == "comment.added"]
+    comments_by_id = {
+        c.pk: c for c in access.comments(viewer, order).filter(pk__in=[i for i in comment_ids if i])
+    }
+    return OrderPage(
+        order=order,
+        lines=line_views,
+        receipts=receipts,
+        invoices=invoices,
+        revisions=revisions,
+        acknowledgements=acknowledgements,
+        proposals=proposals,
+        timeline=timeline,
+        comments_by_id=comments_by_id,
+        current_acknowledged=order.revision in acknowledgements,
+        totals=totals,
+    )
+
+
+def match_exceptions() -> list[str]:
+    return [
+        MatchStatus.QUANTITY_EXCEPTION,
+        MatchStatus.PRICE_VARIANCE,
+        MatchStatus.QUANTITY_AND_PRICE,
+    ]

@@ -1,0 +1,65 @@
+"""Display filters for Django templates: {% load vp %} then {{ x|qty }}, {{ x|money }}."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django import template
+from django.urls import reverse
+
+from vendorportal.web import formatting
+
+register = template.Library()
+
+
+@register.filter
+def qty(value: Decimal | None) -> str:
+    return formatting.quantity(value)
+
+
+@register.filter
+def money(value: Decimal | None) -> str:
+    return formatting.money(value)
+
+
+@register.filter
+def nicedate(value: dt.date | dt.datetime | None) -> str:
+    return formatting.date(value)
+
+
+@register.filter
+def get(mapping: dict[Any, Any], key: Any) -> Any:
+    return mapping.get(key)
+
+
+@register.filter
+def status_badge(status: str) -> str:
+    """The badge colour for a status value."""
+    return {
+        "open": "info",
+        "issued": "info",
+        "closed": "ok",
+        "paid": "ok",
+        "matched": "ok",
+        "accepted": "ok",
+        "partially_paid": "warn",
+        "pending": "warn",
+        "accepted_with_changes": "warn",
+        "draft": "",
+        "disputed": "bad",
+        "rejected": "bad",
+        "cancelled": "",
+        "void": "",
+        "withdrawn": "",
+        "quantity_exception": "bad",
+        "price_variance": "bad",
+        "quantity_and_price": "bad",
+    }.get(status, "")
+
+
+@register.simple_tag(takes_context=True)
+def sideurl(context: dict[str, Any], name: str, *args: Any) -> str:
+    """Reverse `name` in the namespace of the side being shown (portal or buying)."""
+    return reverse(f"{context['side']}:{name}", args=args or None)

@@ -1,0 +1,318 @@
+"""The screens buyers and suppliers share: open lines (and its exports), orders, the order
+page with its revision history and timeline, receipts and invoices.
+
+Each view takes `side` ("portal" or "buying") only to build links and choose the base
+navigation; what the viewer sees comes from the access module, never from `side`.
+The portal and buying URL modules mount these views behind their own decorators.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+
+from vendorportal.purchasing import access, exports, revisions, selectors
+from vendorportal.purchasing.models import InvoiceStatus, OrderStatus
+from vendorportal.web.access import viewer_of
+from vendorportal.web.forms import CommentForm, OpenLinesFilterForm
+from vendorportal.web.tables import Paging, Sort
+
+OPEN_LINES_PAGE = 500  # suppliers reconciling want every open delivery on one screen
+
+
+def _open_lines_form(request: HttpRequest) -> OpenLinesFilterForm:
+    return OpenLinesFilterForm(request.GET or None, internal=viewer_of(request).internal)
+
+
+def open_lines(request: HttpRequest, side: str) -> HttpResponse:
+    viewer = viewer_of(request)
+    form = _open_lines_form(request)
+    filters = form.filters() if form.is_bound else selectors.OpenLineFilters()
+    sort = Sort.from_request(
+        request, tuple(selectors.OPEN_LINE_SORTS), selectors.OPEN_LINE_DEFAULT_SORT
+    )
+    total = selectors.open_deliveries(viewer, filters).count()
+    paging = Paging.from_request(request, total, OPEN_LINES_PAGE)
+    rows = selectors.open_line_rows(
+        viewer, filters, sort=sort.key, offset=paging.offset, limit=paging.size
+    )
+    # Hundreds of rows: rendered by Jinja2, the page around them by Django's engine.
+    rows_html = render_to_string(
+        "shared/open_lines_rows.html",
+        {"rows": rows, "side": side, "internal": viewer.internal},
+        using="jinja2",
+    )
+    context = {
+        "nav": "open-lines",
+        "side": side,
+        "form": form,
+        "sort": sort,
+        "paging": paging,
+        "rows_html": mark_safe(rows_html),  # noqa: S308 - Jinja2 autoescaped every value
+        "row_count": len(rows),
+        "internal": viewer.internal,
+        "filtered": any(
+            v for v in (form.cleaned_data.values() if form.is_bound and form.is_valid() else [])
+        ),
+    }
+    return render(request, "shared/open_lines.html", context)
+
+
+def open_lines_export(request: HttpRequest, side: str, fmt: str) -> HttpResponse:
+    viewer = viewer_of(request)
+    form = _open_lines_form(request)
+    filters = form.filters() if form.is_bound else selectors.OpenLineFilters()
+    sort = Sort.from_request(
+        request, tuple(selectors.OPEN_LINE_SORTS), selectors.OPEN_LINE_DEFAULT_SORT
+    )
+    rows = selectors.open_line_rows(viewer, filters, sort=sort.key, offset=0, limit=None)
+    stamp = timezone.localdate().isoformat()
+    if fmt == "csv":
+        response = HttpResponse(
+            exports.to_csv(rows, internal=viewer.internal), content_type="text/csv; charset=utf-8"
+        )
+    elif fmt == "xlsx":
+        response = HttpResponse(
+            exports.to_xlsx(rows, internal=viewer.internal),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    else:  # pragma: no cover - the URL pattern allows only csv and xlsx
+        raise Http404("No such export.")
+    response["Content-Disposition"] = f'attachment; filename="open-lines-{stamp}.{fmt}"'
+    return response
+
+
+ORDER_SORTS = {
+    "number": "number",
+    "date": "order_date",
+    "status": "status",
+    "revision": "revision",
+    "vendor": "vendor__code",
+    "updated": "updated_at",
+}
+
+
+def orders_list(request: HttpRequest, side: str) -> HttpResponse:
+    viewer = viewer_of(request)
+    show = request.GET.get("show", "open")
+    queryset = access.orders(viewer).select_related("vendor")
+    if show == "open":
+        queryset = queryset.filter(status=OrderStatus.ISSUED)
+    elif show == "draft" and viewer.internal:
+        queryset = queryset.filter(status=OrderStatus.DRAFT)
+    q = request.GET.get("q", "").strip()
+    if q:
+        queryset = queryset.filter(
+            Q(number__icontains=q) | Q(vendor__code__icontains=q) | Q(vendor__name__icontains=q)
+        )
+    sort = Sort.from_request(request, tuple(ORDER_SORTS), "-date")
+    field = ORDER_SORTS[sort.key.lstrip("-")]
+    queryset = queryset.annotate(acknowledged=access.current_revision_acknowledged_for()).order_by(
+        f"-{field}" if sort.key.startswith("-") else field, "-pk"
+    )
+    total = queryset.count()
+    paging = Paging.from_request(request, total, 100)
+    orders = list(queryset[paging.offset : paging.offset + paging.size])
+    return render(
+        request,
+        "shared/orders.html",
+        {
+            "nav": "orders",
+            "side": side,
+            "orders": orders,
+            "show": show,
+            "q": q,
+            "sort": sort,
+            "paging": paging,
+            "internal": viewer.internal,
+        },
+    )
+
+
+def order_context(request: HttpRequest, side: str, number: str, **extra: Any) -> dict[str, Any]:
+    viewer = viewer_of(request)
+    order = access.order_or_404(viewer, number)
+    page = selectors.order_page(viewer, order)
+    comment_form = extra.pop("comment_form", None) or CommentForm(
+        line_numbers=[v.line.line_number for v in page.lines], internal=viewer.internal
+    )
+    return {
+        "nav": "orders",
+        "side": side,
+        "order": order,
+        "page": page,
+        "internal": viewer.internal,
+        "comment_form": comment_form,
+        "today": timezone.localdate(),
+        **extra,
+    }
+
+
+def order_detail(request: HttpRequest, side: str, number: str) -> HttpResponse:
+    return render(request, "shared/order_detail.html", order_context(request, side, number))
+
+
+def revision_compare(request: HttpRequest, side: str, number: str) -> HttpResponse:
+    """What changed between any two revisions of an order."""
+    viewer = viewer_of(request)
+    order = access.order_or_404(viewer, number)
+    history = {r.number: r for r in order.revisions.select_related("created_by")}
+    if not history:
+        raise Http404("This order has no revisions yet.")
+    latest = max(history)
+    try:
+        to_number = int(request.GET.get("to", latest))
+        from_number = int(request.GET.get("from", max(to_number - 1, 0)))
+    except ValueError:
+        raise Http404("No such revision.") from None
+    if to_number not in history or (from_number not in history and from_number != 0):
+        raise Http404("No such revision.")
+    if from_number > to_number:
+        from_number, to_number = to_number, from_number
+    before = history[from_number].snapshot if from_number else revisions.empty_snapshot()
+    changes = revisions.diff_snapshots(before, history[to_number].snapshot)
+    between = [history[n] for n in range(from_number + 1, to_number + 1)]
+    return render(
+        request,
+        "shared/revision_compare.html",
+        {
+            "nav": "orders",
+            "side": side,
+            "order": order,
+            "changes": changes,
+            "described": [revisions.describe_change(c) for c in changes],
+            "from_number": from_number,
+            "to_number": to_number,
+            "between": between,
+            "numbers": sorted(history),
+        },
+    )
+
+
+def receipts_list(request: HttpRequest, side: str) -> HttpResponse:
+    viewer = viewer_of(request)
+    queryset = access.receipts(viewer).select_related("order", "vendor")
+    q = request.GET.get("q", "").strip()
+    if q:
+        queryset = queryset.filter(
+            Q(number__icontains=q) | Q(order__number__icontains=q) | Q(packing_slip__icontains=q)
+        )
+    total = queryset.count()
+    paging = Paging.from_request(request, total, 100)
+    receipts = list(
+        queryset.order_by("-receipt_date", "-pk").prefetch_related("lines__delivery__line__item")[
+            paging.offset : paging.offset + paging.size
+        ]
+    )
+    return render(
+        request,
+        "shared/receipts.html",
+        {
+            "nav": "receipts",
+            "side": side,
+            "receipts": receipts,
+            "q": q,
+            "paging": paging,
+            "internal": viewer.internal,
+        },
+    )
+
+
+def invoices_list(request: HttpRequest, side: str) -> HttpResponse:
+    viewer = viewer_of(request)
+    show = request.GET.get("show", "open")
+    queryset = access.invoices(viewer).select_related("vendor")
+    if show == "open":
+        queryset = queryset.filter(
+            status__in=[InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_PAID, InvoiceStatus.DISPUTED]
+        )
+    elif show == "exceptions":
+        queryset = queryset.filter(lines__match_status__in=selectors.match_exceptions()).distinct()
+    total = queryset.count()
+    paging = Paging.from_request(request, total, 100)
+    invoices = list(
+        queryset.order_by("-invoice_date", "-pk")[paging.offset : paging.offset + paging.size]
+    )
+    exception_ids = set(
+        access.invoices(viewer)
+        .filter(
+            pk__in=[i.pk for i in invoices], lines__match_status__in=selectors.match_exceptions()
+        )
+        .values_list("pk", flat=True)
+    )
+    return render(
+        request,
+        "shared/invoices.html",
+        {
+            "nav": "invoices",
+            "side": side,
+            "invoices": invoices,
+            "show": show,
+            "paging": paging,
+            "exception_ids": exception_ids,
+            "internal": viewer.internal,
+            "figures": selectors.home_figures(viewer),
+        },
+    )
+
+
+def invoice_detail(request: HttpRequest, side: str, pk: str) -> HttpResponse:
+    viewer = viewer_of(request)
+    invoice = access.invoice_or_404(viewer, pk)
+    lines = list(invoice.lines.select_related("order_line__order", "order_line__item"))
+    payments = list(invoice.payments.order_by("paid_on", "pk"))
+    return render(
+        request,
+        "shared/invoice_detail.html",
+        {
+            "nav": "invoices",
+            "side": side,
+            "invoice": invoice,
+            "lines": lines,
+            "payments": payments,
+            "internal": viewer.internal,
+        },
+    )
+
+
+def order_comment(request: HttpRequest, side: str, number: str) -> HttpResponse:
+    """Post a comment on an order or one of its lines (internal: buyers only)."""
+    from django.contrib import messages
+    from django.shortcuts import redirect
+
+    from vendorportal.collaboration import services as collaboration
+    from vendorportal.errors import DomainError
+    from vendorportal.web.errors import add_domain_error
+
+    viewer = viewer_of(request)
+    order = access.order_or_404(viewer, number)
+    line_numbers = list(order.lines.values_list("line_number", flat=True))
+    form = CommentForm(request.POST, line_numbers=line_numbers, internal=viewer.internal)
+    if form.is_valid():
+        data = form.cleaned_data
+        line = access.line_or_404(viewer, order, data["line"]) if data.get("line") else None
+        try:
+            collaboration.comment_add(
+                order=order,
+                by=viewer.user,
+                body=data["body"],
+                line=line,
+                internal=bool(data.get("internal")),
+            )
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(request, "Comment added.")
+            return redirect(f"{side}:order-detail", number=order.number)
+    context = order_context(request, side, number, comment_form=form)
+    if side == "portal":
+        from vendorportal.portal.forms import AcknowledgeForm
+
+        context["ack_form"] = AcknowledgeForm(initial={"revision": order.revision})
+    return render(request, "shared/order_detail.html", context, status=400)
