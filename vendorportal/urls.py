@@ -7,6 +7,16 @@ admin.site.site_header = "Vendor Portal back office"
 admin.site.site_title = "Vendor Portal"
 
 
+def _back_office_permission(request: HttpRequest) -> bool:
+    # The back office shows internal fields of every vendor: buyers (staff) only, even if a
+    # vendor login were ever given staff rights by mistake.
+    user = request.user
+    return bool(user.is_active and user.is_staff and getattr(user, "is_buyer", False))
+
+
+admin.site.has_permission = _back_office_permission  # type: ignore[method-assign]
+
+
 def home(request: HttpRequest) -> HttpResponse:
     """Send each login to its side of the portal."""
     viewer = getattr(request, "viewer", None)

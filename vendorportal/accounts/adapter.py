@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.adapter import DefaultAccountAdapter  # type: ignore[import-untyped,unused-ignore]
 from django.http import HttpRequest
 
 

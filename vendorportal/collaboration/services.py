@@ -303,7 +303,7 @@ def describe_proposal(proposal: ChangeProposal) -> str:
 
 def _locked_pending(proposal: ChangeProposal) -> ChangeProposal:
     proposal = (
-        ChangeProposal.objects.select_for_update()
+        ChangeProposal.objects.select_for_update(of=("self",))
         .select_related("line", "delivery", "order")
         .get(pk=proposal.pk)
     )
@@ -433,6 +433,7 @@ def comment_add(
 ) -> Comment:
     """A comment on an order or one of its lines. Internal comments are for buyers only."""
     _require_party(by, order)
+    order = _locked(order)
     if internal and not by.is_buyer:
         raise DomainError("Only buyers can write internal comments.", field="internal")
     if line is not None and line.order_id != order.pk:
@@ -440,7 +441,6 @@ def comment_add(
     if order.status == OrderStatus.DRAFT and not by.is_buyer:
         raise DomainError("No such order.", code="not_found")
     body = _text(body, field="body", label="The comment", required=True, limit=COMMENT_MAX)
-    order = _locked(order)
     comment = Comment.objects.create(
         order=order,
         vendor_id=order.vendor_id,

@@ -251,6 +251,16 @@ def apply_changes(previous: Snapshot, changes: list[Change]) -> Snapshot:
     return result
 
 
+def visible_changes(changes: list[Change]) -> list[Change]:
+    """The changes worth telling a person: revision 1 also records header fields going
+    from nothing to empty (needed to replay it), which say nothing."""
+    return [
+        c
+        for c in changes
+        if not (c["op"] == "set" and c["old"] is None and c["new"] in (None, "", False))
+    ]
+
+
 def _shown(value: Any) -> str:
     if value is None or value == "":
         return "(none)"

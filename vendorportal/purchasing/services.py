@@ -694,6 +694,7 @@ def _record_revision(
 
 
 def _summary(changes: list[revisions.Change], limit: int = 3) -> str:
+    changes = revisions.visible_changes(changes)
     words = [revisions.describe_change(c) for c in changes[:limit]]
     if len(changes) > limit:
         words.append(f"and {len(changes) - limit} more")

@@ -176,7 +176,9 @@ def revision_compare(request: HttpRequest, side: str, number: str) -> HttpRespon
     if from_number > to_number:
         from_number, to_number = to_number, from_number
     before = history[from_number].snapshot if from_number else revisions.empty_snapshot()
-    changes = revisions.diff_snapshots(before, history[to_number].snapshot)
+    changes = revisions.visible_changes(
+        revisions.diff_snapshots(before, history[to_number].snapshot)
+    )
     between = [history[n] for n in range(from_number + 1, to_number + 1)]
     return render(
         request,

@@ -7,13 +7,13 @@ needs async, and `runserver` buffers it. Static files are served by whitenoise's
 
 from __future__ import annotations
 
-from argparse import ArgumentParser, ArgumentTypeError
+from argparse import ArgumentTypeError
 from typing import Any
 
 import uvicorn
 from django.conf import settings
 from django.contrib.staticfiles.storage import ManifestFilesMixin, staticfiles_storage
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 
@@ -43,7 +43,7 @@ def _positive_int(raw: str) -> int:
 class Command(BaseCommand):
     help = "Serve Vendor Portal over HTTP with uvicorn (ASGI)."
 
-    def add_arguments(self, parser: ArgumentParser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--host", default="127.0.0.1", help="Address to bind (default: 127.0.0.1)."
         )

@@ -1,0 +1,102 @@
+# Vendor Portal: everything a developer runs. `make` (or `make help`) lists the targets.
+#
+# Only python3.11 and make are needed: the first target that needs Python creates .venv and
+# installs the locked dependencies; it re-installs only when requirements/lock.txt or
+# pyproject.toml change. The environment is passed through (e.g. DATABASE_URL for `make test`).
+
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+VENV  := .venv
+BIN   := $(VENV)/bin
+STAMP := $(VENV)/.installed
+LOCK  := requirements/lock.txt
+
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# Extra arguments for pytest, e.g. `make test PYTEST_ARGS="-k receipts -x"`.
+PYTEST_ARGS ?=
+
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+export PIP_NO_INPUT := 1
+
+.PHONY: help install run serve test lint format migrate demo bench lock clean
+
+help: ## List the targets
+	@echo "Usage: make <target>"
+	@echo
+	@grep -hE '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) \
+		| awk 'BEGIN {FS = ":.*## "} {printf "  %-9s %s\n", $$1, $$2}'
+
+# --- environment ---------------------------------------------------------------------------
+
+$(BIN)/python:
+	@py=""; \
+	if command -v python3.11 >/dev/null 2>&1; then py=python3.11; \
+	elif command -v python3 >/dev/null 2>&1 \
+		&& python3 -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then py=python3; \
+	else echo "error: Python 3.11 is required (python3.11, or python3 being 3.11)." >&2; exit 1; fi; \
+	echo "Creating $(VENV) with $$($$py -c 'import sys; print(sys.executable)')"; \
+	$$py -m venv $(VENV) || { rm -rf $(VENV); \
+		echo "error: '$$py -m venv' failed (on Debian/Ubuntu: apt-get install python3.11-venv)." >&2; \
+		exit 1; }
+
+$(STAMP): $(LOCK) pyproject.toml | $(BIN)/python
+	@$(BIN)/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || { \
+		echo "error: $(VENV) is not Python 3.11; remove it (rm -rf $(VENV)) and retry." >&2; exit 1; }
+	$(BIN)/python -m pip install --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --no-deps -e .
+	@touch $@
+
+install: $(STAMP) ## Create .venv and install the locked dependencies (automatic)
+
+# --- running -------------------------------------------------------------------------------
+
+run: migrate ## Install, migrate, load the demo data and serve on http://127.0.0.1:8000
+	$(BIN)/vendorportal demo
+	$(BIN)/vendorportal serve --host $(HOST) --port $(PORT)
+
+serve: $(STAMP) ## Serve with auto-reload, skipping migrate and demo data (development)
+	$(BIN)/vendorportal serve --host $(HOST) --port $(PORT) --reload
+
+migrate: $(STAMP) ## Apply database migrations
+	$(BIN)/vendorportal migrate
+
+demo: migrate ## Load the demo data (idempotent) and print the logins
+	$(BIN)/vendorportal demo
+
+# --- checks --------------------------------------------------------------------------------
+
+test: $(STAMP) ## Run the test suite (SQLite, or the database in DATABASE_URL)
+	@$(BIN)/pytest $(PYTEST_ARGS); status=$$?; \
+	if [ $$status -eq 5 ]; then echo "error: pytest collected no tests." >&2; fi; \
+	exit $$status
+
+lint: $(STAMP) ## ruff check, ruff format --check and mypy (runs all three, fails if any fails)
+	@status=0; \
+	echo "+ ruff check";          $(BIN)/ruff check || status=1; \
+	echo "+ ruff format --check"; $(BIN)/ruff format --check || status=1; \
+	echo "+ mypy vendorportal";   $(BIN)/mypy vendorportal || status=1; \
+	exit $$status
+
+format: $(STAMP) ## Sort imports and format the code with ruff
+	$(BIN)/ruff check --select I --fix
+	$(BIN)/ruff format
+
+bench: $(STAMP) ## Run every bench/*.py script (they print their figures)
+	@shopt -s nullglob; scripts=(bench/*.py); \
+	if [ $${#scripts[@]} -eq 0 ]; then echo "No benchmarks in bench/."; exit 0; fi; \
+	for script in "$${scripts[@]}"; do \
+		echo "==> $$script"; $(BIN)/python "$$script" || exit 1; \
+	done
+
+# --- maintenance ---------------------------------------------------------------------------
+
+lock: | $(BIN)/python ## Regenerate requirements/lock.txt from pyproject.toml with uv
+	$(BIN)/python -m pip install uv
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 \
+		--generate-hashes -o $(LOCK)
+
+clean: ## Remove caches and build output (keeps .venv and var/, the local database)
+	rm -rf build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis test-artifacts staticfiles
+	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -exec rm -rf {} +

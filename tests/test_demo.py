@@ -1,0 +1,291 @@
+"""`vendorportal demo`: realistic, complete, idempotent demo data."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Iterator
+from decimal import Decimal
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.apps import apps
+from django.core.management import CommandError, call_command
+from django.db.models import Count, F, Max, Q
+from django.test import override_settings
+from django.utils import timezone
+from django_scopes import scopes_disabled
+
+from vendorportal.accounts.models import Role, User
+from vendorportal.events.models import Event
+from vendorportal.purchasing import demo, revisions
+from vendorportal.purchasing.models import (
+    Delivery,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    Item,
+    LineStatus,
+    MatchStatus,
+    OrderKind,
+    OrderStatus,
+    PurchaseOrder,
+    Receipt,
+    ReceiptKind,
+    Revision,
+    Vendor,
+)
+
+FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def run_demo(*args: str) -> str:
+    out = StringIO()
+    call_command("demo", *args, stdout=out)
+    return out.getvalue()
+
+
+def fingerprint() -> dict[str, Any]:
+    """Row count, highest id and latest update of every purchasing/events/accounts table."""
+    result: dict[str, Any] = {}
+    with scopes_disabled():
+        for label in ("purchasing", "events", "accounts"):
+            for model in apps.get_app_config(label).get_models():
+                rows = model._base_manager.all()
+                names = {f.name for f in model._meta.concrete_fields}
+                aggregates: dict[str, Any] = {"rows": Count("pk"), "last_id": Max("pk")}
+                if "updated_at" in names:
+                    aggregates["updated"] = Max("updated_at")
+                result[model._meta.label] = rows.aggregate(**aggregates)
+        result["passwords"] = dict(User.objects.values_list("email", "password"))
+    return result
+
+
+@pytest.fixture(scope="class")
+def loaded(django_db_setup: None, django_db_blocker: Any) -> Iterator[dict[str, Any]]:
+    """The demo, loaded once for the class (committed), removed again afterwards."""
+    with django_db_blocker.unblock():
+        with override_settings(PASSWORD_HASHERS=FAST_HASHERS):
+            started = time.monotonic()
+            output = run_demo()
+            seconds = time.monotonic() - started
+        try:
+            yield {"output": output, "seconds": seconds}
+        finally:
+            call_command("flush", interactive=False, verbosity=0)
+
+
+@pytest.fixture(autouse=True)
+def fast_hashing(settings: Any) -> None:
+    settings.PASSWORD_HASHERS = FAST_HASHERS
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("loaded")
+class TestDemoData:
+    @pytest.fixture(autouse=True)
+    def internal_scope(self) -> Iterator[None]:
+        with scopes_disabled():
+            yield
+
+    def test_loads_quickly_and_reports_logins_and_counts(self, loaded: dict[str, Any]) -> None:
+        assert loaded["seconds"] < 30
+        output = loaded["output"]
+        assert "Demo data loaded" in output
+        for login in demo.LOGINS:
+            assert login.email in output
+        assert demo.DEFAULT_PASSWORD in output
+        assert "60 orders" in output
+
+    def test_master_data(self) -> None:
+        vendors = Vendor.objects.all()
+        assert vendors.count() >= 5
+        assert all(v.contact_name and v.contact_email and v.address for v in vendors)
+        assert vendors.exclude(internal_notes="").count() >= 3
+        assert vendors.filter(rating__isnull=False).count() >= 3
+        assert Item.objects.count() >= 35
+        assert set(Item.objects.values_list("unit_of_measure", flat=True)) >= {
+            "EA",
+            "KG",
+            "M",
+            "BOX",
+        }
+        assert not Item.objects.filter(standard_cost__isnull=True).exists()
+
+    def test_logins_and_roles(self) -> None:
+        buyers = User.objects.filter(role=Role.BUYER)
+        assert buyers.count() == 3
+        assert all(b.first_name and b.last_name and b.vendor_id is None for b in buyers)
+        main = User.objects.get(email="buyer@demo.vendorportal.test")
+        assert main.role == Role.BUYER and main.is_staff and main.is_superuser
+        roles = {
+            (u.email, u.role, u.vendor.code if u.vendor else None)
+            for u in User.objects.exclude(role=Role.BUYER).select_related("vendor")
+        }
+        assert roles == {
+            ("admin@acme.demo.vendorportal.test", Role.VENDOR_ADMIN, "ACME"),
+            ("sales@acme.demo.vendorportal.test", Role.VENDOR_USER, "ACME"),
+            ("admin@bolt.demo.vendorportal.test", Role.VENDOR_ADMIN, "BOLT"),
+            ("orders@bolt.demo.vendorportal.test", Role.VENDOR_USER, "BOLT"),
+        }
+        for user in User.objects.all():
+            assert user.check_password(demo.DEFAULT_PASSWORD), user.email
+            assert not user.is_superuser or user.email == main.email
+
+    def test_orders_in_every_status_over_the_last_120_days(self) -> None:
+        today = timezone.localdate()
+        orders = PurchaseOrder.objects.all()
+        assert orders.count() == 60
+        assert set(orders.values_list("status", flat=True)) == set(OrderStatus.values)
+        assert (
+            orders.filter(status=OrderStatus.DRAFT, revision=0).count()
+            == orders.filter(status=OrderStatus.DRAFT).count()
+        )
+        first = min(orders.values_list("order_date", flat=True))
+        assert today - dt.timedelta(days=125) <= first <= today - dt.timedelta(days=100)
+        assert max(orders.values_list("order_date", flat=True)) < today
+        standard = orders.filter(kind=OrderKind.STANDARD).annotate(n=Count("lines"))
+        assert {o.n for o in standard} <= {1, 2, 3, 4, 5, 6}  # 6: one line added by revision
+        assert orders.exclude(notes_to_vendor="").count() >= 30
+        assert orders.exclude(internal_notes="").count() >= 10
+        # Several buyers and vendors share the work.
+        assert orders.values("buyer").distinct().count() == 3
+        assert orders.values("vendor").distinct().count() >= 5
+
+    def test_blanket_orders_with_releases(self) -> None:
+        blankets = PurchaseOrder.objects.filter(kind=OrderKind.BLANKET)
+        assert blankets.count() >= 3
+        for order in blankets:
+            assert order.valid_from and order.valid_to and order.valid_from < order.valid_to
+            for line in order.lines.all():
+                releases = line.deliveries.all()
+                assert releases.count() >= 2, order.number
+                assert sum(d.quantity for d in releases) <= line.quantity
+            assert order.deliveries.filter(received_quantity__gt=0).exists()
+            assert order.deliveries.filter(status=LineStatus.OPEN).exists()
+            assert Event.objects.filter(order=order, kind="release.added").count() >= 2
+
+    def test_schedules_receipts_and_returns(self) -> None:
+        today = timezone.localdate()
+        open_deliveries = Delivery.objects.filter(status=LineStatus.OPEN)
+        assert open_deliveries.filter(due_date__lt=today).exists()  # overdue
+        assert open_deliveries.filter(due_date__gt=today).exists()
+        # Partly received, still open.
+        assert open_deliveries.filter(
+            received_quantity__gt=0, received_quantity__lt=F("quantity")
+        ).exists()
+        # A standard line split into several deliveries.
+        split = (
+            Delivery.objects.filter(order__kind=OrderKind.STANDARD)
+            .values("line")
+            .annotate(n=Count("id"))
+            .filter(n__gte=2)
+        )
+        assert split.exists()
+        returns = Receipt.objects.filter(kind=ReceiptKind.RETURN)
+        assert returns.exists()
+        for receipt in returns:
+            assert receipt.reason
+            assert all(line.quantity < 0 for line in receipt.lines.all())
+        assert Receipt.objects.filter(kind=ReceiptKind.RECEIPT).count() >= 40
+        assert not Receipt.objects.filter(receipt_date__gte=today).exists()
+        assert Event.objects.filter(kind="line.closed").exists()
+        assert Event.objects.filter(kind="order.closed").exists()
+
+    def test_revisions(self) -> None:
+        revised = PurchaseOrder.objects.filter(kind=OrderKind.STANDARD, revision__gte=2)
+        assert revised.filter(revision__lte=4).exists()
+        assert revised.count() >= 5
+        changes = [c for r in Revision.objects.filter(number__gte=2) for c in r.changes]
+        fields = {(c["target"], c.get("field"), c["op"]) for c in changes}
+        assert ("delivery", "due_date", "set") in fields
+        assert ("line", "quantity", "set") in fields
+        assert ("line", "unit_price", "set") in fields
+        assert ("line", None, "add") in fields
+        assert ("delivery", "cancelled", "set") in fields
+        assert Revision.objects.exclude(reason="").count() == Revision.objects.count()
+        # Every issued order's latest revision is what the order is now.
+        for order in PurchaseOrder.objects.filter(issued_at__isnull=False):
+            last = order.revisions.order_by("-number").first()
+            assert last is not None and last.number == order.revision
+            assert last.snapshot == revisions.order_snapshot(order), order.number
+
+    def test_invoices_payments_and_match_exceptions(self) -> None:
+        statuses = set(Invoice.objects.values_list("status", flat=True))
+        assert {
+            InvoiceStatus.OPEN,
+            InvoiceStatus.PARTIALLY_PAID,
+            InvoiceStatus.PAID,
+            InvoiceStatus.DISPUTED,
+        } <= statuses
+        for invoice in Invoice.objects.filter(status=InvoiceStatus.PAID):
+            assert invoice.paid_amount == invoice.total_amount > 0
+        partly = Invoice.objects.filter(status=InvoiceStatus.PARTIALLY_PAID)
+        assert all(0 < i.paid_amount < i.total_amount for i in partly)
+        variance = InvoiceLine.objects.filter(match_status=MatchStatus.PRICE_VARIANCE)
+        assert variance.filter(unit_price__gt=F("order_unit_price")).exists()
+        excess = InvoiceLine.objects.filter(match_status=MatchStatus.QUANTITY_EXCEPTION)
+        assert excess.filter(invoiced_quantity__gt=F("received_quantity")).exists()
+        assert InvoiceLine.objects.filter(match_status=MatchStatus.MATCHED).count() >= 40
+
+    def test_history_is_dated_in_the_past_and_in_order(self) -> None:
+        now = timezone.now()
+        horizon = now - dt.timedelta(days=130)
+        events = list(Event.objects.order_by("id").values_list("created_at", flat=True))
+        assert events == sorted(events)  # ids follow the clock, as in real use
+        assert horizon < events[0] and events[-1] < now - dt.timedelta(hours=1)
+        for model in (PurchaseOrder, Revision, Receipt, Invoice):
+            assert not model.objects.filter(created_at__gt=now - dt.timedelta(hours=1)).exists()
+        issued = PurchaseOrder.objects.exclude(status=OrderStatus.DRAFT).exclude(
+            issued_at__isnull=True
+        )
+        for order in issued:
+            assert order.issued_at is not None
+            assert order.issued_at.date() >= order.order_date
+        closed = PurchaseOrder.objects.filter(status=OrderStatus.CLOSED)
+        assert not closed.filter(Q(closed_at__isnull=True) | Q(closed_at__gt=now)).exists()
+        # Deliveries by weight were received within the over-receipt tolerance.
+        assert Delivery.objects.filter(received_quantity__gt=F("quantity")).exists()
+        assert not Delivery.objects.filter(
+            received_quantity__gt=F("quantity") * Decimal("1.05")
+        ).exists()
+
+    def test_second_run_changes_nothing(self) -> None:
+        before = fingerprint()
+        output = run_demo()
+        assert fingerprint() == before
+        assert "already loaded" in output and "nothing was created" in output
+        for login in demo.LOGINS:
+            assert login.email in output
+        assert demo.DEFAULT_PASSWORD in output
+
+    def test_password_option_resets_only_the_passwords(self) -> None:
+        before = fingerprint()
+        output = run_demo("--password", "another-Secret-42")
+        after = fingerprint()
+        assert after.pop("passwords") != before.pop("passwords")
+        assert after == before
+        assert "another-Secret-42" in output
+        for login in demo.LOGINS:
+            user = User.objects.get(email=login.email)
+            assert user.check_password("another-Secret-42")
+            assert not user.check_password(demo.DEFAULT_PASSWORD)
+        # Without --password a later run does not print a password it does not know.
+        later = run_demo()
+        assert "another-Secret-42" not in later and demo.DEFAULT_PASSWORD not in later
+
+    def test_empty_password_is_refused(self) -> None:
+        with pytest.raises(CommandError, match="must not be empty"):
+            run_demo("--password", "")
+
+
+@pytest.mark.django_db
+def test_refuses_to_mix_with_existing_data_of_the_same_names() -> None:
+    with scopes_disabled():
+        Vendor.objects.create(code="ACME", name="Some other Acme")
+    with pytest.raises(CommandError, match="vendor ACME"):
+        run_demo()
+    with scopes_disabled():
+        assert PurchaseOrder.objects.count() == 0
+    assert not User.objects.exists()

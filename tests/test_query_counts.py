@@ -1,0 +1,90 @@
+"""The big pages run a constant number of queries, however many rows they show."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tests.factories import ItemFactory
+from vendorportal.collaboration import services as collaboration
+from vendorportal.purchasing import services
+
+pytestmark = pytest.mark.django_db
+D = Decimal
+
+
+def make_orders(vendor, buyer, *, orders: int, lines: int, deliveries: int, prefix: str):
+    item = ItemFactory()
+    made = []
+    for n in range(orders):
+        order = services.order_create(
+            vendor=vendor,
+            by=buyer,
+            number=f"{prefix}-{n}",
+            lines=[
+                services.LineInput(
+                    item=item,
+                    quantity=D(deliveries * 10),
+                    unit_price=D("1.5"),
+                    deliveries=[
+                        services.DeliveryInput(D(10), dt.date(2026, 12, 1) + dt.timedelta(days=d))
+                        for d in range(deliveries)
+                    ],
+                )
+                for _ in range(lines)
+            ],
+        )
+        made.append(services.order_issue(order=order, by=buyer))
+    return made
+
+
+def queries(client, url: str) -> int:
+    with CaptureQueriesContext(connection) as context:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(context.captured_queries)
+
+
+def test_open_lines_queries_do_not_grow_with_rows(client, vendor_a, vendor_b, buyer, amos, bob):
+    make_orders(vendor_a, buyer, orders=2, lines=5, deliveries=1, prefix="A")  # 10 deliveries
+    make_orders(vendor_b, buyer, orders=100, lines=5, deliveries=1, prefix="B")  # 500
+    client.force_login(amos)
+    small = queries(client, "/portal/open-lines/")
+    assert client.get("/portal/open-lines/").content.decode().count('<tr id="delivery-') == 10
+    client.force_login(bob)
+    large = queries(client, "/portal/open-lines/")
+    assert client.get("/portal/open-lines/").content.decode().count('<tr id="delivery-') == 500
+    assert small == large, (small, large)
+
+
+def test_order_page_queries_do_not_grow_with_deliveries(client, vendor_a, buyer, amos):
+    small_order = make_orders(vendor_a, buyer, orders=1, lines=2, deliveries=5, prefix="S")[0]
+    large_order = make_orders(vendor_a, buyer, orders=1, lines=50, deliveries=10, prefix="L")[0]
+    for order in (small_order, large_order):
+        first = order.lines.first()
+        delivery = first.deliveries.first()
+        services.receipt_record(
+            order=order, by=buyer, lines=[services.ReceiptLineInput(delivery, D(5))]
+        )
+        services.invoice_record(
+            vendor=vendor_a,
+            number=f"INV-{order.number}",
+            by=buyer,
+            lines=[services.InvoiceLineInput(first, D(5), D("1.5"))],
+        )
+        collaboration.proposal_create(
+            order=order, line=first, delivery=delivery, by=amos, quantity=D(8), reason="less"
+        )
+        collaboration.comment_add(order=order, by=amos, body="A question")
+    client.force_login(amos)
+    small = queries(client, f"/portal/orders/{small_order.number}/")
+    large = queries(client, f"/portal/orders/{large_order.number}/")
+    assert small == large, (small, large)
+    client.force_login(buyer)
+    assert queries(client, f"/buying/orders/{small_order.number}/") == queries(
+        client, f"/buying/orders/{large_order.number}/"
+    )
