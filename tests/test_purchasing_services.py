@@ -105,7 +105,7 @@ class TestOrders:
             },
         ]
         words = [revisions.describe_change(c) for c in revision.changes]
-        assert words[1] == "Line 10 delivery 1 due date: 2026-12-15 → 2026-12-01"
+        assert words[1] == "Line 10 delivery 1 due date: 15 Dec 2026 → 1 Dec 2026"
         event = Event.objects.filter(order=order).last()
         assert event.kind == "order.revised" and event.revision == 2
 

@@ -35,10 +35,13 @@ def home(request: HttpRequest) -> HttpResponse:
     awaiting = list(
         access.orders(viewer)
         .filter(status=OrderStatus.ISSUED)
-        .annotate(acknowledged=access.current_revision_acknowledged_for())
+        .annotate(
+            acknowledged=access.current_revision_acknowledged_for(),
+            revision_date=access.current_revision_date(),
+        )
         .filter(acknowledged=False)
         .select_related("vendor")
-        .order_by("updated_at")[:50]
+        .order_by("revision_date")[:50]
     )
     proposals = list(
         access.proposals(viewer)

@@ -38,9 +38,12 @@ def home(request: HttpRequest) -> HttpResponse:
     waiting = list(
         access.orders(viewer)
         .filter(status=OrderStatus.ISSUED)
-        .annotate(acknowledged=access.current_revision_acknowledged_for())
+        .annotate(
+            acknowledged=access.current_revision_acknowledged_for(),
+            revision_date=access.current_revision_date(),
+        )
         .filter(acknowledged=False)
-        .order_by("updated_at")[:10]
+        .order_by("revision_date")[:10]
     )
     return render(
         request,

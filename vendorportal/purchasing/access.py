@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from django.db.models import Exists, F, Model, OuterRef, QuerySet
+from django.db.models import Exists, F, Model, OuterRef, QuerySet, Subquery
 from django.http import Http404, HttpRequest, HttpResponse
 from django_scopes import scope, scopes_disabled
 
@@ -34,6 +34,7 @@ from vendorportal.purchasing.models import (
     OrderStatus,
     PurchaseOrder,
     Receipt,
+    Revision,
 )
 
 
@@ -188,6 +189,15 @@ def current_revision_acknowledged_for(order_path: str = "") -> Exists:
         Acknowledgement.objects.filter(
             order=OuterRef(order_path or "pk"), revision=OuterRef(f"{prefix}revision")
         )
+    )
+
+
+def current_revision_date() -> Subquery:
+    """Annotation on orders: when the current revision was made (how long it has waited)."""
+    return Subquery(
+        Revision.objects.filter(order=OuterRef("pk"), number=OuterRef("revision")).values(
+            "created_at"
+        )[:1]
     )
 
 

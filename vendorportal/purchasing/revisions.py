@@ -261,9 +261,15 @@ def visible_changes(changes: list[Change]) -> list[Change]:
     ]
 
 
-def _shown(value: Any) -> str:
+DATE_FIELDS = {"due_date", "valid_from", "valid_to"}
+
+
+def _shown(value: Any, field: str = "") -> str:
     if value is None or value == "":
         return "(none)"
+    if field in DATE_FIELDS and isinstance(value, str):
+        day = dt.date.fromisoformat(value)
+        return f"{day.day} {day:%b %Y}"
     if value is True:
         return "yes"
     if value is False:
@@ -287,9 +293,10 @@ def describe_change(change: Change) -> str:
                 f"{where} added: {new['quantity']} {new['unit_of_measure']} of "
                 f"{new['description']} at {new['unit_price']}"
             )
-        return f"{where} added: {new['quantity']} due {new['due_date']}"
+        return f"{where} added: {new['quantity']} due {_shown(new['due_date'], 'due_date')}"
     field = change["field"]
     if field == "cancelled" and change["new"] is True:
         return f"{where} cancelled"
     label = FIELD_LABELS.get(field, field)
-    return f"{where} {label}: {_shown(change['old'])} → {_shown(change['new'])}"
+    old, new = _shown(change["old"], field), _shown(change["new"], field)
+    return f"{where} {label}: {old} → {new}"
