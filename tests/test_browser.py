@@ -1,0 +1,123 @@
+"""End to end in real Chromium (Debian's package, never a downloaded browser).
+
+A supplier logs in, reads its open lines, acknowledges a revision and proposes a new
+date; the buyer accepts it. Once with JavaScript (htmx boosts links and forms) and once
+without, because every page must work without it. Screenshots go to test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.factories import TEST_PASSWORD, make_order
+from vendorportal.collaboration.models import Acknowledgement, ChangeProposal
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    # Playwright's sync API runs an event loop in this thread; Django's ORM (used by the
+    # test itself between steps) would otherwise refuse to run beside it.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium is not installed at {CHROMIUM} (.ci/run installs it).")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+def shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def log_in(page: Page, base: str, email: str) -> None:
+    page.goto(f"{base}/accounts/login/")
+    page.fill("input[name=login]", email)
+    page.fill("input[name=password]", TEST_PASSWORD)
+    page.click("button[type=submit]")
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["htmx", "no-js"])
+def test_supplier_and_buyer_work_the_same_order(
+    live_server, browser, vendor_a, vendor_b, buyer, amos, javascript
+):
+    order = make_order(
+        vendor=vendor_a,
+        by=buyer,
+        lines=[("100", "2.50"), ("40", "7.25")],
+        due=dt.date(2027, 1, 15),
+        number="PO-E2E-1",
+    )
+    make_order(vendor=vendor_b, by=buyer, number="PO-OTHER-9")
+    base = live_server.url
+    tag = "htmx" if javascript else "no-js"
+
+    supplier = browser.new_context(
+        java_script_enabled=javascript, viewport={"width": 1400, "height": 900}
+    ).new_page()
+    log_in(supplier, base, amos.email)
+    expect(supplier.locator("h1")).to_contain_text("Good day")
+    shot(supplier, f"{tag}-supplier-home")
+
+    supplier.click("nav >> text=Open lines")
+    rows = supplier.locator("#open-lines tbody tr")
+    expect(rows).to_have_count(2)
+    expect(supplier.locator("#open-lines")).not_to_contain_text("PO-OTHER-9")
+    supplier.fill("#id_po", "E2E")
+    supplier.click("form.filters button[type=submit]")
+    expect(rows).to_have_count(2)
+    shot(supplier, f"{tag}-supplier-open-lines")
+
+    supplier.click("#open-lines >> text=PO-E2E-1 >> nth=0")
+    expect(supplier.locator("h1")).to_contain_text("PO-E2E-1")
+    supplier.check("input[name=response][value=accepted]")
+    supplier.click("#acknowledge button[type=submit]")
+    expect(supplier.locator(".messages")).to_contain_text("Revision 1 acknowledged")
+    assert Acknowledgement.objects.filter(order=order, revision=1, user=amos).exists()
+
+    delivery = order.deliveries.get(line__line_number=10)
+    supplier.click(f"#delivery-{delivery.pk} >> text=Propose change")
+    supplier.fill("#id_due_date", "2027-01-29")
+    supplier.fill("#id_reason", "Heat treatment capacity is booked until mid-January")
+    supplier.click("button:has-text('Send proposal')")
+    expect(supplier.locator(".messages")).to_contain_text("sent to the buyer")
+    shot(supplier, f"{tag}-supplier-order")
+    assert ChangeProposal.objects.filter(order=order, status="pending").count() == 1
+
+    purchaser = browser.new_context(
+        java_script_enabled=javascript, viewport={"width": 1400, "height": 900}
+    ).new_page()
+    log_in(purchaser, base, buyer.email)
+    expect(purchaser.locator("h1")).to_contain_text("Work queues")
+    expect(purchaser.locator("main")).to_contain_text("Heat treatment capacity")
+    shot(purchaser, f"{tag}-buyer-queues")
+    purchaser.click("main >> text=PO-E2E-1 >> nth=0")
+    purchaser.click("#order-proposals button:has-text('Accept')")
+    expect(purchaser.locator(".messages")).to_contain_text("Proposal accepted")
+    delivery.refresh_from_db()
+    assert delivery.due_date == dt.date(2027, 1, 29)
+
+    supplier.reload()
+    expect(supplier.locator(f"#delivery-{delivery.pk}")).to_contain_text("29 Jan 2027")
+    expect(supplier.locator("#order-header")).to_contain_text("Revision 2")
