@@ -161,3 +161,40 @@ def test_open_lines_filter_sort_and_exports(client, vendor_a, buyer, amos):
     sheet = workbook.active
     assert sheet.max_row == 3  # header + two open deliveries
     assert {sheet.cell(row=r, column=1).value for r in (2, 3)} == {"PO-EARLY", "PO-LATE"}
+
+
+def test_buyer_records_an_invoice_and_its_payment(client, order, buyer, amos):
+    line = order.lines.get(line_number=10)
+    client.force_login(buyer)
+    page = client.get(f"/buying/orders/{order.number}/").content.decode()
+    assert "Record invoice" in page
+    url = f"/buying/orders/{order.number}/invoice"
+    response = client.post(
+        url,
+        {
+            "number": "INV-77",
+            "invoice_date": "2026-11-20",
+            f"qty_{line.pk}": "10",
+            f"price_{line.pk}": "2.75",
+        },
+    )
+    assert response.status_code == 302
+    invoice = order.vendor.invoices.get(number="INV-77")
+    duplicate = client.post(
+        url, {"number": "INV-77", "invoice_date": "2026-11-20", f"qty_{line.pk}": "1"}
+    )
+    assert duplicate.status_code == 400
+    assert "already has an invoice numbered INV-77" in duplicate.content.decode()
+    pay = f"/buying/invoices/{invoice.pk}/pay"
+    too_much = client.post(pay, {"amount": "100", "paid_on": "2026-11-25"})
+    assert (
+        too_much.status_code == 400 and "exceeds the 27.50 outstanding" in too_much.content.decode()
+    )
+    assert client.post(pay, {"amount": "27.50", "paid_on": "2026-11-25"}).status_code == 302
+    invoice.refresh_from_db()
+    assert invoice.status == "paid"
+    # The supplier sees why: nothing received yet on line 10, and the price above the order.
+    client.force_login(amos)
+    detail = client.get(f"/portal/invoices/{invoice.pk}/").content.decode()
+    assert "Quantity and price exceptions" in detail
+    assert "Record payment" not in detail
