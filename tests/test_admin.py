@@ -204,17 +204,17 @@ class TestOrderActions:
         draft.refresh_from_db()
         assert draft.status == OrderStatus.DRAFT
 
-    def test_close_reports_an_order_that_ends_otherwise(self, back_office, vendor_a, buyer):
+    def test_close_refuses_an_order_with_nothing_received(self, back_office, vendor_a, buyer):
         received = trade(vendor_a, buyer)
         untouched = make_order(vendor=vendor_a, by=buyer)
         response = self.run(back_office, "close_orders", received, untouched)
         received.refresh_from_db()
         untouched.refresh_from_db()
-        # Nothing was received on `untouched`: closing it cancels its lines, and the order.
-        assert (received.status, untouched.status) == (OrderStatus.CLOSED, OrderStatus.CANCELLED)
-        assert messages_of(response) == [
-            f"Closed 2 order(s): {received.number}, {untouched.number} (now cancelled)."
-        ]
+        assert (received.status, untouched.status) == (OrderStatus.CLOSED, OrderStatus.ISSUED)
+        assert (
+            f"Nothing was received on {untouched.number}; cancel it instead of closing."
+            in messages_of(response)
+        )
 
     def test_each_order_succeeds_or_is_refused_on_its_own(self, back_office, vendor_a, buyer):
         draft = make_order(vendor=vendor_a, by=buyer, issue=False)

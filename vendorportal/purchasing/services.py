@@ -998,6 +998,11 @@ def order_close(*, order: PurchaseOrder, by: User | None, reason: str = "") -> P
                 "only an issued order can be closed.",
                 field="status",
             )
+        if all(editor.received(line) == 0 for line in editor.lines.values()):
+            raise DomainError(
+                f"Nothing was received on {editor.order.number}; cancel it instead of closing.",
+                field="status",
+            )
         for line in editor.lines.values():
             if line.status == LineStatus.OPEN:
                 editor.short_close_line(line)
@@ -1007,7 +1012,7 @@ def order_close(*, order: PurchaseOrder, by: User | None, reason: str = "") -> P
         by=by,
         reason=reason or "Order closed",
         kind="order.closed",
-        summary=f"Order {order.number} closed.",
+        summary=f"Order {order.number} closed: what is not yet received is no longer wanted.",
         edit=edit,
     )
 
