@@ -198,3 +198,28 @@ def test_buyer_records_an_invoice_and_its_payment(client, order, buyer, amos):
     detail = client.get(f"/portal/invoices/{invoice.pk}/").content.decode()
     assert "Quantity and price exceptions" in detail
     assert "Record payment" not in detail
+
+
+def test_what_changed_between_any_two_revisions(client, order, buyer, amos):
+    services.order_revise(
+        order=order,
+        by=buyer,
+        reason="Pull in",
+        changes=[services.SetDelivery(10, 1, "due_date", dt.date(2026, 12, 1))],
+    )
+    services.order_revise(
+        order=order,
+        by=buyer,
+        reason="Price",
+        changes=[services.SetLine(20, "unit_price", D("8.75"))],
+    )
+    client.force_login(amos)
+    url = f"/portal/orders/{order.number}/changes/"
+    latest = client.get(url).content.decode()
+    assert "What changed from revision 2 to 3" in latest
+    assert "Line 20 unit price: 9 → 8.75" in latest and "due date" not in latest
+    both = client.get(url + "?from=1&to=3").content.decode()
+    assert "Line 10 delivery 1 due date: 15 Dec 2026 → 1 Dec 2026" in both
+    assert "Line 20 unit price: 9 → 8.75" in both
+    assert client.get(url + "?from=1&to=9").status_code == 404
+    assert client.get(url + "?to=x").status_code == 404
