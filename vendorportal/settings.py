@@ -131,13 +131,6 @@ TEMPLATES = [
             "builtins": ["vendorportal.web.templatetags.vp"],
         },
     },
-    {
-        # For pages with hundreds of rows (see vendorportal/web/jinja.py).
-        "BACKEND": "django.template.backends.jinja2.Jinja2",
-        "DIRS": [BASE_DIR / "jinja2"],
-        "APP_DIRS": False,
-        "OPTIONS": {"environment": "vendorportal.web.jinja.environment"},
-    },
 ]
 
 DATABASES = {

@@ -9,11 +9,16 @@ from typing import Any
 
 from django.utils import timezone
 
+MONTHS = ("", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
 
 def quantity(value: Decimal | None) -> str:
     """1234.5000 → '1,234.5'; whole numbers without decimals."""
     if value is None:
         return ""
+    whole = int(value)
+    if whole == value:  # the common case, and much cheaper than normalize()
+        return f"{whole:,}"
     normal = value.normalize()
     if normal == normal.to_integral_value():
         return f"{normal:,.0f}"
@@ -24,6 +29,8 @@ def money(value: Decimal | None, places: int = 2) -> str:
     """Prices keep up to 4 places when they have them; amounts show cents."""
     if value is None:
         return ""
+    if value == round(value, places):  # the common case
+        return f"{value:,.{places}f}"
     exponent = value.normalize().as_tuple().exponent
     shown = max(places, -exponent) if isinstance(exponent, int) else places
     return f"{value:,.{min(shown, 4)}f}"
@@ -35,8 +42,8 @@ def date(value: dt.date | dt.datetime | None) -> str:
         return ""
     if isinstance(value, dt.datetime):
         value = timezone.localtime(value)
-        return f"{value.day} {value:%b %Y %H:%M}"
-    return f"{value.day} {value:%b %Y}"
+        return f"{value.day} {MONTHS[value.month]} {value.year} {value:%H:%M}"
+    return f"{value.day} {MONTHS[value.month]} {value.year}"
 
 
 def days_late(value: dt.date | None, today: dt.date | None = None) -> int:

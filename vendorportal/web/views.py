@@ -13,7 +13,7 @@ from typing import Any
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
@@ -21,6 +21,7 @@ from vendorportal.purchasing import access, exports, revisions, selectors
 from vendorportal.purchasing.models import InvoiceStatus, OrderStatus
 from vendorportal.web.access import viewer_of
 from vendorportal.web.forms import CommentForm, OpenLinesFilterForm
+from vendorportal.web.rows import open_line_rows_html
 from vendorportal.web.tables import Paging, Sort
 
 OPEN_LINES_PAGE = 500  # suppliers reconciling want every open delivery on one screen
@@ -42,11 +43,13 @@ def open_lines(request: HttpRequest, side: str) -> HttpResponse:
     rows = selectors.open_line_rows(
         viewer, filters, sort=sort.key, offset=paging.offset, limit=paging.size
     )
-    # Hundreds of rows: rendered by Jinja2, the page around them by Django's engine.
-    rows_html = render_to_string(
-        "shared/open_lines_rows.html",
-        {"rows": rows, "side": side, "internal": viewer.internal},
-        using="jinja2",
+    # Hundreds of rows: rendered in Python (see web/rows.py), the page around them by
+    # Django's engine.
+    rows_html = open_line_rows_html(
+        rows,
+        internal=viewer.internal,
+        # One reverse() for the page, not one per row.
+        order_url=reverse(f"{side}:order-detail", args=["0"]).removesuffix("0/"),
     )
     context = {
         "nav": "open-lines",
@@ -54,7 +57,7 @@ def open_lines(request: HttpRequest, side: str) -> HttpResponse:
         "form": form,
         "sort": sort,
         "paging": paging,
-        "rows_html": mark_safe(rows_html),  # noqa: S308 - Jinja2 autoescaped every value
+        "rows_html": mark_safe(rows_html),  # noqa: S308 - rows.py escapes every value
         "row_count": len(rows),
         "internal": viewer.internal,
         "filtered": any(
