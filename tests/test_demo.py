@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections import Counter
 from collections.abc import Iterator
 from decimal import Decimal
 from io import StringIO
@@ -18,8 +19,15 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from vendorportal.accounts.models import Role, User
+from vendorportal.collaboration.models import (
+    Acknowledgement,
+    AcknowledgementResponse,
+    ChangeProposal,
+    Comment,
+    ProposalStatus,
+)
 from vendorportal.events.models import Event
-from vendorportal.purchasing import demo, revisions
+from vendorportal.purchasing import access, demo, revisions
 from vendorportal.purchasing.models import (
     Delivery,
     Invoice,
@@ -47,10 +55,10 @@ def run_demo(*args: str) -> str:
 
 
 def fingerprint() -> dict[str, Any]:
-    """Row count, highest id and latest update of every purchasing/events/accounts table."""
+    """Row count, highest id and latest update of every table the demo writes."""
     result: dict[str, Any] = {}
     with scopes_disabled():
-        for label in ("purchasing", "events", "accounts"):
+        for label in ("purchasing", "collaboration", "events", "accounts"):
             for model in apps.get_app_config(label).get_models():
                 rows = model._base_manager.all()
                 names = {f.name for f in model._meta.concrete_fields}
@@ -96,7 +104,7 @@ class TestDemoData:
         for login in demo.LOGINS:
             assert login.email in output
         assert demo.DEFAULT_PASSWORD in output
-        assert "60 orders" in output
+        assert "63 orders" in output
 
     def test_master_data(self) -> None:
         vendors = Vendor.objects.all()
@@ -136,7 +144,7 @@ class TestDemoData:
     def test_orders_in_every_status_over_the_last_120_days(self) -> None:
         today = timezone.localdate()
         orders = PurchaseOrder.objects.all()
-        assert orders.count() == 60
+        assert orders.count() == 63
         assert set(orders.values_list("status", flat=True)) == set(OrderStatus.values)
         assert (
             orders.filter(status=OrderStatus.DRAFT, revision=0).count()
@@ -235,8 +243,17 @@ class TestDemoData:
         events = list(Event.objects.order_by("id").values_list("created_at", flat=True))
         assert events == sorted(events)  # ids follow the clock, as in real use
         assert horizon < events[0] and events[-1] < now - dt.timedelta(hours=1)
-        for model in (PurchaseOrder, Revision, Receipt, Invoice):
+        for model in (
+            PurchaseOrder,
+            Revision,
+            Receipt,
+            Invoice,
+            Acknowledgement,
+            ChangeProposal,
+            Comment,
+        ):
             assert not model.objects.filter(created_at__gt=now - dt.timedelta(hours=1)).exists()
+        assert not ChangeProposal.objects.filter(decided_at__gt=now - dt.timedelta(hours=1))
         issued = PurchaseOrder.objects.exclude(status=OrderStatus.DRAFT).exclude(
             issued_at__isnull=True
         )
@@ -250,6 +267,119 @@ class TestDemoData:
         assert not Delivery.objects.filter(
             received_quantity__gt=F("quantity") * Decimal("1.05")
         ).exists()
+
+    # -- what the suppliers with logins and the buyers say --------------------------------
+
+    @staticmethod
+    def vendors_with_logins() -> list[Vendor]:
+        vendors = list(Vendor.objects.filter(users__isnull=False).distinct().order_by("code"))
+        assert [v.code for v in vendors] == ["ACME", "BOLT"]
+        return vendors
+
+    def test_acknowledgements_follow_the_revisions(self) -> None:
+        acks = Acknowledgement.objects.select_related("order", "user")
+        responses = Counter(acks.values_list("response", flat=True))
+        assert responses[AcknowledgementResponse.REJECTED] == 1
+        assert responses[AcknowledgementResponse.ACCEPTED_WITH_CHANGES] == 2
+        assert responses[AcknowledgementResponse.ACCEPTED] >= 25
+        assert not acks.exclude(response=AcknowledgementResponse.ACCEPTED).filter(comment="")
+        for ack in acks:
+            # Given by a login of the order's own supplier, after the revision was made and
+            # (unless it came with an accepted proposal) before the next one.
+            assert ack.user is not None and ack.user.vendor_id == ack.order.vendor_id
+            assert ack.vendor_id == ack.order.vendor_id
+            made = Revision.objects.get(order=ack.order, number=ack.revision).created_at
+            following = Revision.objects.filter(order=ack.order, number=ack.revision + 1).first()
+            if ack.proposal_id is None:
+                assert made < ack.created_at, ack
+                assert following is None or ack.created_at < following.created_at, ack
+            else:
+                assert made == ack.created_at
+        # The rejected revision was revised by the buyer afterwards.
+        rejected = acks.get(response=AcknowledgementResponse.REJECTED)
+        assert rejected.revision < rejected.order.revision
+        # History shows acknowledgements of older revisions too.
+        assert acks.filter(revision__lt=F("order__revision")).count() >= 5
+
+    def test_most_revisions_acknowledged_but_some_still_waiting(self) -> None:
+        for vendor in self.vendors_with_logins():
+            issued = PurchaseOrder.objects.filter(
+                vendor=vendor, status__in=[OrderStatus.ISSUED, OrderStatus.CLOSED]
+            ).annotate(acknowledged=access.current_revision_acknowledged_for())
+            answered = issued.filter(acknowledged=True).count()
+            assert answered > issued.count() / 2, vendor.code
+            waiting = issued.filter(status=OrderStatus.ISSUED, acknowledged=False)
+            assert waiting.count() >= 3, vendor.code
+        assert not Acknowledgement.objects.exclude(order__vendor__code__in=["ACME", "BOLT"])
+
+    def test_delivery_dates_confirmed(self) -> None:
+        confirmed = Delivery.objects.filter(promised_date__isnull=False)
+        assert confirmed.count() == Event.objects.filter(kind="delivery.confirmed").count()
+        assert not confirmed.exclude(promised_date=F("due_date")).exists()
+        assert set(confirmed.values_list("order__vendor__code", flat=True)) == {"ACME", "BOLT"}
+        for vendor in self.vendors_with_logins():
+            still_open = Delivery.objects.filter(order__vendor=vendor, status=LineStatus.OPEN)
+            promised = still_open.filter(promised_date__isnull=False).count()
+            assert promised >= 3 and promised >= still_open.count() / 4, vendor.code
+        assert confirmed.filter(status=LineStatus.CLOSED).exists()  # kept in the history
+
+    def test_change_proposals(self) -> None:
+        proposals = ChangeProposal.objects.select_related("created_by", "decided_by", "order")
+        statuses = Counter(proposals.values_list("status", flat=True))
+        assert statuses[ProposalStatus.ACCEPTED] == 2
+        assert statuses[ProposalStatus.REJECTED] == 1
+        assert statuses[ProposalStatus.WITHDRAWN] == 1
+        for vendor in self.vendors_with_logins():
+            pending = proposals.filter(vendor=vendor, status=ProposalStatus.PENDING)
+            assert pending.count() >= 2, vendor.code
+            assert not pending.exclude(order__status=OrderStatus.ISSUED).exists()
+        pending = proposals.filter(status=ProposalStatus.PENDING)
+        assert pending.filter(proposed_due_date__gt=F("current_due_date")).exists()
+        assert pending.filter(proposed_quantity__lt=F("current_quantity")).exists()
+        assert pending.filter(proposed_unit_price__gt=F("current_unit_price")).exists()
+        for proposal in proposals:
+            assert proposal.reason
+            assert proposal.created_by.vendor_id == proposal.vendor_id == proposal.order.vendor_id
+            if proposal.status == ProposalStatus.PENDING:
+                assert proposal.decided_at is None and proposal.decided_by is None
+                continue
+            assert proposal.decided_at is not None and proposal.decided_at > proposal.created_at
+            if proposal.status == ProposalStatus.WITHDRAWN:
+                assert proposal.decided_by is not None and proposal.decided_by.vendor_id
+            else:
+                assert proposal.decided_by is not None and proposal.decided_by.is_buyer
+        assert proposals.get(status=ProposalStatus.REJECTED).decision_note
+        for proposal in proposals.filter(status=ProposalStatus.ACCEPTED):
+            assert proposal.resulting_revision is not None
+            revision = Revision.objects.get(
+                order=proposal.order, number=proposal.resulting_revision
+            )
+            assert revision.created_at == proposal.decided_at
+            ack = Acknowledgement.objects.get(
+                order=proposal.order, revision=proposal.resulting_revision
+            )
+            assert ack.proposal_id == proposal.pk
+            assert ack.user_id == proposal.created_by_id
+            assert ack.response == AcknowledgementResponse.ACCEPTED
+
+    def test_comments(self) -> None:
+        comments = Comment.objects.select_related("author", "order", "line")
+        shared = comments.filter(internal=False)
+        assert shared.filter(author__role=Role.BUYER).count() >= 2
+        assert shared.exclude(author__role=Role.BUYER).count() >= 5
+        assert shared.filter(line__isnull=False).exists()
+        assert shared.filter(line__isnull=True).exists()
+        internal = comments.filter(internal=True)
+        assert internal.count() == 2
+        assert all(c.author.is_buyer for c in internal)
+        for comment in comments:
+            assert comment.body and comment.vendor_id == comment.order.vendor_id
+            assert comment.line is None or comment.line.order_id == comment.order_id
+            if not comment.author.is_buyer:
+                assert comment.author.vendor_id == comment.order.vendor_id
+        events = Event.objects.filter(kind="comment.added")
+        assert events.count() == comments.count()
+        assert events.filter(internal=True).count() == 2
 
     def test_second_run_changes_nothing(self) -> None:
         before = fingerprint()

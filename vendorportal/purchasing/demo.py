@@ -5,22 +5,31 @@ two Minnesota plants. It buys machined parts, fasteners, electrical parts, hydra
 and packaging from six suppliers; three buyers split the suppliers by commodity.
 
 `load()` builds about four months of history (the last 120 days, relative to today):
-60 purchase orders in every status, blanket agreements with call-offs, split and
+63 purchase orders in every status, blanket agreements with call-offs, split and
 rescheduled deliveries, partial receipts, returns, revisions, invoices with match
 exceptions, payments and a disputed invoice, plus the demo logins.
 
+The two suppliers with portal logins (ACME and BOLT) also talk back: they acknowledge
+most revisions (one rejected, which the buyer then revised; a couple accepted with
+changes), confirm delivery dates, propose changes (accepted, rejected, withdrawn and some
+still waiting for the buyer) and comment on orders and lines; buyers answer and keep
+internal notes. Each supplier always has a few revisions it has not acknowledged yet.
+
 How it is built:
 
-- Every purchasing write goes through `purchasing.services`, so revisions, snapshots and
-  the event log are exactly what the product writes in real use.
+- Every purchasing write goes through `purchasing.services` (and every acknowledgement,
+  proposal and comment through `collaboration.services`, acting as the demo supplier or
+  buyer login), so revisions, snapshots and the event log are exactly what the product
+  writes in real use.
 - The story is first *planned* as a list of timed steps (create, issue, revise, release,
   receive, invoice, pay, ...), then the steps run in time order across all orders, so event
   ids follow the clock just as in real use.
 - The services stamp rows with the current time. After each step its rows are backdated
   to the step's simulated time with `QuerySet.update()` (created_at, updated_at,
-  issued_at, closed_at of the rows the step wrote), so timelines read like four months of
-  work. This is the only write that bypasses the services, and it touches timestamps only.
-- Deterministic: one seeded `random.Random`, dates relative to `timezone.localdate()`.
+  issued_at, closed_at, decided_at of the rows the step wrote), so timelines read like
+  four months of work. This is the only write that bypasses the services, and it touches
+  timestamps only.
+- Deterministic: seeded `random.Random`s, dates relative to `timezone.localdate()`.
   Every simulated action happens before today, at business hours on a weekday.
 - Idempotent: the whole load is one transaction; when the main buyer login exists the
   demo is considered loaded and nothing is created (only the passwords may be reset).
@@ -42,6 +51,14 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from vendorportal.accounts.models import Role, User
+from vendorportal.collaboration import services as collaboration
+from vendorportal.collaboration.models import (
+    Acknowledgement,
+    AcknowledgementResponse,
+    ChangeProposal,
+    Comment,
+    ProposalStatus,
+)
 from vendorportal.errors import DomainError
 from vendorportal.events.models import Event
 from vendorportal.purchasing import services
@@ -442,6 +459,16 @@ VENDOR_LOGINS: tuple[LoginSpec, ...] = (
     LoginSpec(f"orders@bolt.{DEMO_DOMAIN}", "Lena", "Fischer", Role.VENDOR_USER, "BOLT"),
 )
 LOGINS = BUYERS + VENDOR_LOGINS
+DANA, MARCUS, PRIYA = (login.email for login in BUYERS)
+JOANNA, TOM, RICK, LENA = (login.email for login in VENDOR_LOGINS)
+# Who answers a supplier's orders in the portal (the order desk more often than the admin).
+RESPONDERS = {"ACME": (TOM, TOM, TOM, JOANNA), "BOLT": (LENA, LENA, LENA, RICK)}
+# However much the suppliers answer, this many of their open orders still wait for an
+# acknowledgement of the current revision (the "to acknowledge" counters are never empty).
+UNACKNOWLEDGED_PER_VENDOR = 3
+ACCEPTED = AcknowledgementResponse.ACCEPTED
+ACCEPTED_WITH_CHANGES = AcknowledgementResponse.ACCEPTED_WITH_CHANGES
+REJECTED = AcknowledgementResponse.REJECTED
 
 # Buyers split the suppliers by commodity.
 BUYER_OF_VENDOR = {
@@ -509,6 +536,10 @@ def _fmt(value: Decimal) -> str:
     return f"{value.normalize():,f}"
 
 
+def _date(day: dt.date) -> str:
+    return f"{day:%d %b %Y}"
+
+
 # ---------------------------------------------------------------------------------------
 # The plan: what each order goes through, mirrored in memory so later steps fit
 # ---------------------------------------------------------------------------------------
@@ -523,6 +554,8 @@ class _PlannedDelivery:
     not_before: dt.datetime
     received: Decimal = ZERO
     cancelled: bool = False
+    first_receipt: dt.datetime | None = None
+    confirmed: bool = False
 
     @property
     def open_quantity(self) -> Decimal:
@@ -554,6 +587,14 @@ class _Step:
 
 
 @dataclass
+class _PlannedProposal:
+    line: int
+    delivery: int | None
+    due: dt.date | None
+    pk: int | None = None
+
+
+@dataclass
 class _PlannedInvoice:
     plan: _Plan
     when: dt.datetime
@@ -575,6 +616,15 @@ class _Plan:
         self.order: PurchaseOrder | None = None
         self.issued: dt.datetime | None = None
         self.clock: dt.datetime | None = None
+        # When each revision the supplier sees is made (issue = revision 1, then every
+        # revise, release, close or accepted proposal), and when it was closed/cancelled.
+        self.moments: list[dt.datetime] = []
+        self.ended: dt.datetime | None = None
+        # When the supplier acknowledged (or a proposal of theirs was accepted).
+        self.answered: list[dt.datetime] = []
+        # A story that scripts its own acknowledgements and confirmations.
+        self.scripted = False
+        builder.plans.append(self)
 
     def at(self, offset: int, hour: int, minute: int = 0) -> dt.datetime:
         """A story's next moment: `offset` days from today, never before the previous one
@@ -662,6 +712,7 @@ class _Plan:
 
     def issue(self, when: dt.datetime, reason: str = "") -> None:
         self.issued = when
+        self.moments.append(when)
         for line in self.lines.values():
             for delivery in line.deliveries:
                 delivery.not_before = max(delivery.not_before, when)
@@ -672,6 +723,7 @@ class _Plan:
         )
 
     def revise(self, when: dt.datetime, reason: str, changes: list[services.OrderChange]) -> None:
+        self._revised(when)
         self.b.add(
             when,
             f"revise ({reason})",
@@ -679,6 +731,32 @@ class _Plan:
                 order=self.po, by=self.buyer, reason=reason, changes=changes
             ),
         )
+
+    def _revised(self, when: dt.datetime) -> None:
+        # A draft is edited without revisions; the supplier sees only issued orders.
+        if self.issued is not None and when >= self.issued:
+            self.moments.append(when)
+
+    def revision_at(self, when: dt.datetime) -> int:
+        """The order's revision number at `when` (as the supplier sees it)."""
+        return sum(1 for moment in self.moments if moment <= when)
+
+    def open_at_end(self) -> bool:
+        """Still issued today: an open line with something left to release or receive."""
+        if self.issued is None or self.ended is not None:
+            return False
+        for line in self.lines.values():
+            if not line.open:
+                continue
+            live = line.live()
+            if sum((d.quantity for d in live), ZERO) < line.quantity:
+                return True  # a blanket line not fully released
+            if any(d.open_quantity > 0 for d in live):
+                return True
+        return False
+
+    def current_acknowledged(self) -> bool:
+        return bool(self.moments) and any(t >= max(self.moments) for t in self.answered)
 
     # Each change helper updates the plan and returns the service change object.
 
@@ -717,6 +795,7 @@ class _Plan:
         planned.deliveries.append(
             _PlannedDelivery(len(planned.deliveries) + 1, quantity, due, when)
         )
+        self._revised(when)
         self.b.add(
             when,
             f"release on line {line}",
@@ -731,7 +810,10 @@ class _Plan:
 
     def receive(self, when: dt.datetime, entries: list[tuple[int, int, Decimal]]) -> None:
         for line, delivery, quantity in entries:
-            self.lines[line].delivery(delivery).received += quantity
+            planned = self.lines[line].delivery(delivery)
+            planned.received += quantity
+            if planned.first_receipt is None or when < planned.first_receipt:
+                planned.first_receipt = when
         spec = self.spec
 
         def run() -> None:
@@ -779,6 +861,7 @@ class _Plan:
 
     def close_line(self, when: dt.datetime, line: int, reason: str) -> None:
         self._short_close(self.lines[line])
+        self._revised(when)
         self.b.add(
             when,
             f"close line {line}",
@@ -789,6 +872,8 @@ class _Plan:
         for planned in self.lines.values():
             if planned.open:
                 self._short_close(planned)
+        self._revised(when)
+        self.ended = when
         self.b.add(
             when,
             "close order",
@@ -800,10 +885,131 @@ class _Plan:
             planned.open = False
             for delivery in planned.deliveries:
                 delivery.cancelled = True
+        self._revised(when)
+        self.ended = when
         self.b.add(
             when,
             "cancel order",
             lambda: services.order_cancel(order=self.po, by=self.buyer, reason=reason),
+        )
+
+    # -- the supplier's side (and the buyer's answers) ----------------------------------
+
+    def acknowledge(self, when: dt.datetime, by: str, response: str, comment: str = "") -> None:
+        """`by` acknowledges the revision that is current at `when`."""
+        self.answered.append(when)
+        user = self.b.users[by]
+
+        def run() -> None:
+            collaboration.acknowledgement_record(
+                order=self.po,
+                revision=self.revision_at(when),
+                response=response,
+                by=user,
+                comment=comment,
+            )
+
+        self.b.add(when, f"acknowledge ({response})", run)
+
+    def confirm(self, when: dt.datetime, by: str, line: int, delivery: int) -> None:
+        self.lines[line].delivery(delivery).confirmed = True
+        user = self.b.users[by]
+        self.b.add(
+            when,
+            f"confirm line {line} delivery {delivery}",
+            lambda: collaboration.delivery_confirm(
+                delivery=self._delivery(line, delivery), by=user
+            ),
+        )
+
+    def propose(
+        self,
+        when: dt.datetime,
+        by: str,
+        line: int,
+        *,
+        reason: str,
+        delivery: int | None = None,
+        due: dt.date | None = None,
+        quantity: Decimal | None = None,
+        price: Decimal | None = None,
+    ) -> _PlannedProposal:
+        planned = _PlannedProposal(line, delivery, due)
+        user = self.b.users[by]
+
+        def run() -> None:
+            proposal = collaboration.proposal_create(
+                order=self.po,
+                line=self._line(line),
+                delivery=self._delivery(line, delivery) if delivery is not None else None,
+                by=user,
+                reason=reason,
+                due_date=due,
+                quantity=quantity,
+                unit_price=price,
+            )
+            planned.pk = proposal.pk
+
+        self.b.add(when, f"proposal on line {line}", run)
+        return planned
+
+    def _proposal(self, planned: _PlannedProposal) -> ChangeProposal:
+        if planned.pk is None:  # pragma: no cover - steps run in time order
+            raise DemoError("A step ran before its proposal was made.")
+        return ChangeProposal.objects.get(pk=planned.pk)
+
+    def accept(self, when: dt.datetime, planned: _PlannedProposal, note: str = "") -> None:
+        """The buyer accepts: a new revision, counted as acknowledged by the proposer."""
+        if planned.due is None or planned.delivery is None:  # pragma: no cover - planning
+            raise DemoError("The demo plans accepted proposals of due dates only.")
+        self.move_due(planned.line, planned.delivery, planned.due, when)
+        self._revised(when)
+        self.answered.append(when)
+        self.b.add(
+            when,
+            "accept proposal",
+            lambda: collaboration.proposal_accept(
+                proposal=self._proposal(planned), by=self.buyer, note=note
+            ),
+        )
+
+    def reject(self, when: dt.datetime, planned: _PlannedProposal, note: str) -> None:
+        self.b.add(
+            when,
+            "reject proposal",
+            lambda: collaboration.proposal_reject(
+                proposal=self._proposal(planned), by=self.buyer, note=note
+            ),
+        )
+
+    def withdraw(self, when: dt.datetime, planned: _PlannedProposal, by: str) -> None:
+        user = self.b.users[by]
+        self.b.add(
+            when,
+            "withdraw proposal",
+            lambda: collaboration.proposal_withdraw(proposal=self._proposal(planned), by=user),
+        )
+
+    def comment(
+        self,
+        when: dt.datetime,
+        by: str,
+        body: str,
+        *,
+        line: int | None = None,
+        internal: bool = False,
+    ) -> None:
+        user = self.b.users[by]
+        self.b.add(
+            when,
+            "internal comment" if internal else "comment",
+            lambda: collaboration.comment_add(
+                order=self.po,
+                by=user,
+                body=body,
+                line=self._line(line) if line is not None else None,
+                internal=internal,
+            ),
         )
 
 
@@ -820,6 +1026,9 @@ STAMPED: tuple[tuple[type[models.Model], tuple[str, ...]], ...] = (
     (Receipt, ("created_at",)),
     (Invoice, ("created_at", "updated_at")),
     (Payment, ("created_at",)),
+    (Acknowledgement, ("created_at",)),
+    (ChangeProposal, ("created_at", "decided_at")),
+    (Comment, ("created_at",)),
     (Event, ("created_at",)),
 )
 
@@ -831,6 +1040,10 @@ class _Builder:
         # Nothing simulated happens after this moment (so it is always in the past).
         self.cutoff = _at(self.yesterday, 18)
         self.rng = random.Random(seed)  # noqa: S311 - demo data, not security
+        # The suppliers' answers draw from their own generator, so the order history
+        # itself stays the same whatever they say.
+        self.talk = random.Random(seed + 1)  # noqa: S311 - demo data, not security
+        self.plans: list[_Plan] = []
         self.password = password
         self.steps: list[_Step] = []
         self.vendors: dict[str, Vendor] = {}
@@ -1232,6 +1445,8 @@ class _Builder:
         self.plan_stories()
         self.plan_drafts()
         self.plan_everyday_orders()
+        self.plan_conversations()
+        self.plan_answers()
         self.run()
 
     def plan_blankets(self) -> None:
@@ -1318,6 +1533,14 @@ class _Builder:
             "32.04-32.06 mm (oversize). Returned for replacement; please confirm the "
             "replacement date.",
         )
+        plan.comment(
+            plan.at(-56, 10, 10),
+            JOANNA,
+            "NCR-2291: root cause is a worn boring bar on machine 4 (replaced); every hub "
+            "bore is now gauged before packing. The 12 replacement hubs ship on "
+            f"{_date(self.day(-45))}; the 8D report follows by e-mail.",
+            line=10,
+        )
         plan.receive(plan.at(-44, 9, 0), [(10, 1, Decimal(12))])
         pay_day = min(_workday(invoice.due_date, back=True), self.yesterday)
         self.pay(invoice, max(_at(pay_day, 11, 0), plan.at(-44, 12, 0)))
@@ -1344,6 +1567,24 @@ class _Builder:
             "test failed). Returned; replacement needed before gearbox assembly of CX-40 "
             "batch 12.",
         )
+        plan.comment(
+            plan.at(-7, 9, 40),
+            JOANNA,
+            "NCR-2317 received. The 4 replacement housings are machined from castings of a "
+            f"new heat and leak tested 100%; they ship on {_date(self.day(3))}.",
+            line=10,
+        )
+        later = _workday(plan.lines[30].delivery(2).due + dt.timedelta(days=10))
+        plan.propose(
+            plan.at(-2, 10, 40),
+            TOM,
+            30,
+            delivery=2,
+            due=later,
+            reason="Raw-material delay: the S355 sheet for the second lot of brackets is "
+            "late from the service centre (the mill's rolling schedule slipped). We can ship "
+            f"the 150 brackets on {_date(later)}.",
+        )
 
     def story_four_revisions(self) -> None:
         """Rescheduled, re-priced, re-quantified, a line added and a delivery cancelled."""
@@ -1358,6 +1599,16 @@ class _Builder:
             "for the CX-40 launch.",
         )
         plan.issue(plan.at(-74, 13, 20))
+        # The supplier answers every revision before the next one is made.
+        plan.scripted = True
+        plan.acknowledge(
+            plan.at(-73, 9, 30),
+            JOANNA,
+            REJECTED,
+            f"We cannot make the first shaft batch (line 10) by {_date(self.day(-38))}: our "
+            "heat-treatment subcontractor has a two-week backlog. The first 100 shafts can "
+            f"ship on {_date(self.day(-31))}; please revise line 10 delivery 1.",
+        )
         when = plan.at(-70, 10, 0)
         plan.revise(
             when,
@@ -1365,6 +1616,9 @@ class _Builder:
             "shaft batch moved out one week.",
             [plan.move_due(10, 1, self.day(-31), when)],
         )
+        plan.acknowledge(plan.at(-69, 8, 40), TOM, ACCEPTED)
+        plan.confirm(plan.at(-69, 8, 45), TOM, 10, 1)
+        plan.confirm(plan.at(-69, 8, 50), TOM, 20, 1)
         when = plan.at(-63, 14, 35)
         new_price = (plan.lines[20].price * Decimal("1.03")).quantize(CENT)
         plan.revise(
@@ -1373,6 +1627,14 @@ class _Builder:
             "Q-24117 rev B (C45 bar surcharge accepted).",
             [plan.set_quantity(30, Decimal(360), when), plan.set_price(20, new_price)],
         )
+        plan.acknowledge(
+            plan.at(-62, 10, 5),
+            TOM,
+            ACCEPTED_WITH_CHANGES,
+            "Accepted with one change: the additional 60 bearing covers (line 30) need a "
+            "second anodising batch. 300 pcs ship by the due date, the remaining 60 about "
+            "two weeks later.",
+        )
         when = plan.at(-52, 9, 25)
         plan.revise(
             when,
@@ -1380,12 +1642,35 @@ class _Builder:
             "per requisition REQ-20931.",
             [plan.cancel_delivery(10, 2), plan.new_line("MCH-21533", 40, self.day(9), when)],
         )
+        plan.acknowledge(plan.at(-51, 11, 30), JOANNA, ACCEPTED)
+        plan.confirm(plan.at(-51, 11, 35), JOANNA, 40, 1)
         first = [(10, 1, Decimal(100)), (20, 1, Decimal(150))]
         plan.receive(plan.at(-31, 9, 40), first)
+        plan.comment(
+            plan.at(-30, 15, 0),
+            TOM,
+            "Partial shipment: 300 of the 360 bearing covers ship today. The remaining 60 "
+            "are in the second anodising batch and follow in about two weeks.",
+            line=30,
+        )
         second = [(30, 1, Decimal(300))]
         plan.receive(plan.at(-29, 8, 15), second)
         self.invoice(plan, plan.at(-28, 10, 0), self.day(-31), self.billed(plan, first))
         self.invoice(plan, plan.at(-26, 11, 10), self.day(-29), self.billed(plan, second))
+        plan.comment(
+            plan.at(-9, 11, 0),
+            DANA,
+            "The remaining 60 bearing covers are now more than three weeks late and the "
+            "gearbox line needs them. Please give us a firm ship date.",
+            line=30,
+        )
+        plan.comment(
+            plan.at(-8, 14, 20),
+            TOM,
+            "Sorry for the delay: our anodiser had a rectifier failure. The 60 covers are "
+            f"anodised and pass inspection; they ship on {_date(self.day(2))}.",
+            line=30,
+        )
 
     def story_pull_in(self) -> None:
         """Pulled in and increased at short notice; received, invoiced and paid."""
@@ -1535,6 +1820,233 @@ class _Builder:
             "Duplicate: raised twice from requisition REQ-21108; the other draft is kept.",
         )
 
+    def plan_conversations(self) -> None:
+        """Orders whose story is what supplier and buyer say to each other.
+
+        Planned after everything else so that the rest of the history stays the same
+        whatever is told here (creating an order draws from the generator).
+        """
+        self.story_supplier_proposals()
+        self.story_stock_shortage()
+        self.story_proposals_waiting()
+
+    def story_supplier_proposals(self) -> None:
+        """ACME: a later date proposed (accepted), a quantity proposed and withdrawn, and a
+        price increase waiting for the buyer; a drawing question answered."""
+        plan = self.plan("ACME", self.day(-33))
+        plan.scripted = True
+        plan.add_line("MCH-21045", 120, due=self.day(4))
+        housings = plan.add_line("MCH-21310", 24, due=self.day(11))
+        plan.add_line("MCH-21533", 40, due=self.day(11))
+        plan.create(
+            plan.at(-33, 9, 30),
+            notes=VENDOR_BY_CODE["ACME"].notes[0],
+            internal="Drive train parts for CX-40 batch 14. Quote Q-24502 (J. Kowalski).",
+        )
+        plan.issue(plan.at(-33, 10, 15))
+        plan.comment(
+            plan.at(-33, 10, 25),
+            DANA,
+            "Please machine these shafts to drawing 21045 rev. D (keyway length now 45 mm, "
+            "ECO-2288). Rev. C is obsolete.",
+            line=10,
+        )
+        plan.acknowledge(
+            plan.at(-32, 9, 5),
+            TOM,
+            ACCEPTED_WITH_CHANGES,
+            "Accepted with one change: the gearbox housings (line 20) will be cast by our "
+            "second foundry, same pattern and drawing. A first-article inspection report "
+            "comes for your approval before the lot ships.",
+        )
+        plan.comment(
+            plan.at(-32, 9, 20),
+            TOM,
+            "Drawing 21045 rev. D is released in our system. The first-article report for "
+            "the new keyway length ships with the lot.",
+            line=10,
+        )
+        plan.confirm(plan.at(-32, 9, 30), TOM, 20, 1)
+        plan.confirm(plan.at(-32, 9, 35), TOM, 30, 1)
+        later = self.day(11)
+        hardening = plan.propose(
+            plan.at(-24, 14, 10),
+            TOM,
+            10,
+            delivery=1,
+            due=later,
+            reason="Our induction-hardening line is down for a spindle repair (parts due from "
+            f"the machine builder next week). The 120 shafts can ship on {_date(later)}.",
+        )
+        plan.accept(
+            plan.at(-23, 9, 40),
+            hardening,
+            note="Accepted: batch 14 gearbox assembly starts the week after, so there is "
+            "still enough time.",
+        )
+        plan.confirm(plan.at(-23, 10, 30), TOM, 10, 1)
+        fixture = plan.propose(
+            plan.at(-20, 11, 0),
+            JOANNA,
+            30,
+            delivery=1,
+            quantity=Decimal(36),
+            reason="The weld fixture for the tensioner arms is damaged; until it is repaired "
+            "we can make only 36 of the 40 arms by the due date.",
+        )
+        plan.withdraw(plan.at(-19, 15, 20), fixture, JOANNA)
+        plan.comment(
+            plan.at(-19, 15, 30),
+            JOANNA,
+            "The fixture was repaired sooner than expected, so we withdrew the proposal: all "
+            "40 tensioner arms ship as ordered.",
+            line=30,
+        )
+        surcharged = (housings.price * Decimal("1.065")).quantize(CENT)
+        plan.propose(
+            plan.at(-3, 13, 45),
+            TOM,
+            20,
+            price=surcharged,
+            reason="Our foundry raises the GG25 casting price from next month (scrap and "
+            "energy surcharge, +6.5%). We have to pass it on for this lot: "
+            f"{_fmt(surcharged)} per housing instead of {_fmt(housings.price)}. The "
+            "foundry's letter was sent to purchasing.",
+        )
+        plan.comment(
+            plan.at(-2, 9, 15),
+            DANA,
+            "The surcharge is plausible (scrap index up about 6% last month), but this order "
+            "is per quote Q-24502. Counter at +3% and take it into the annual price review; "
+            "do not accept before talking to J. Kowalski.",
+            internal=True,
+        )
+
+    def story_stock_shortage(self) -> None:
+        """BOLT: a stock shortage, so a later date is proposed and accepted; a surcharge
+        proposed and rejected; a partial shipment announced."""
+        plan = self.plan("BOLT", self.day(-27))
+        plan.scripted = True
+        plan.add_line("FST-20012", 30, due=self.day(-13))
+        plan.add_line("FST-11025", 30, due=self.day(-13))
+        rod = plan.add_line("FST-50640", 100, due=self.day(6))
+        plan.create(
+            plan.at(-27, 10, 40),
+            notes=VENDOR_BY_CODE["BOLT"].notes[0],
+            internal="Frame hardware for the CX-40 batch 13 build (Plant 1).",
+        )
+        plan.issue(plan.at(-27, 11, 15))
+        plan.acknowledge(plan.at(-26, 8, 40), LENA, ACCEPTED)
+        plan.confirm(plan.at(-26, 8, 45), LENA, 20, 1)
+        plan.confirm(plan.at(-26, 8, 50), LENA, 30, 1)
+        later = self.day(-6)
+        shortage = plan.propose(
+            plan.at(-20, 10, 5),
+            LENA,
+            10,
+            delivery=1,
+            due=later,
+            reason="The M12 nyloc nuts are out of stock in our Rockford warehouse; the "
+            f"manufacturer's replenishment arrives the week before. We can ship line 10 on "
+            f"{_date(later)}; line 20 ships complete on the original date.",
+        )
+        plan.accept(
+            plan.at(-20, 14, 30),
+            shortage,
+            note="OK: Plant 1 has M12 nyloc nuts in stock until then.",
+        )
+        plan.confirm(plan.at(-20, 15, 0), LENA, 10, 1)
+        surcharge = plan.propose(
+            plan.at(-16, 9, 50),
+            RICK,
+            30,
+            price=(rod.price * Decimal("1.08")).quantize(CENT),
+            reason="Our mill adds a nickel alloy surcharge on A2 stainless from next month "
+            "(+8%); it applies to every open order that ships after the first.",
+        )
+        plan.reject(
+            plan.at(-15, 11, 20),
+            surcharge,
+            note="This order was placed at your quoted price (Q-24411, valid until the end "
+            "of the year) and no surcharge was agreed. Please ship at the order price; we can "
+            "discuss the surcharge for next year's orders.",
+        )
+        plan.comment(
+            plan.at(-14, 15, 10),
+            LENA,
+            "Partial shipment notice: line 20 (M10x25) ships complete today; line 10 "
+            f"follows on {_date(later)} as agreed, line 30 as confirmed.",
+        )
+        first = [(20, 1, Decimal(30))]
+        plan.receive(plan.at(-13, 9, 30), first)
+        self.invoice(plan, plan.at(-12, 10, 45), self.day(-13), self.billed(plan, first))
+        plan.receive(plan.at(-6, 10, 15), [(10, 1, Decimal(30))])
+
+    def story_proposals_waiting(self) -> None:
+        """BOLT: a new order the supplier answers with two proposals instead of an
+        acknowledgement; a packaging question; the buyer's internal note."""
+        plan = self.plan("BOLT", self.day(-6))
+        plan.scripted = True
+        plan.add_line("FST-11025", 40, due=self.day(9))
+        bolts = plan.add_line("FST-11260", 30, due=self.day(9))
+        plan.add_line("FST-40516", 20, due=self.day(9))
+        plan.create(
+            plan.at(-6, 8, 50),
+            notes=VENDOR_BY_CODE["BOLT"].notes[0],
+            internal="Frames for CX-40 batch 14 (Plant 2).",
+        )
+        plan.issue(plan.at(-6, 9, 30))
+        plan.comment(
+            plan.at(-5, 10, 20),
+            LENA,
+            "Packaging question: do you want the M12x60 (line 20) in boxes of 50 as on the "
+            "order, or in bulk cartons of 1,000? Bulk saves about 4% and fits on one pallet.",
+            line=20,
+        )
+        plan.comment(
+            plan.at(-5, 13, 5),
+            MARCUS,
+            "Boxes of 50 please, labelled as in our notes: the Plant 2 kanban bins are sized "
+            "for them.",
+            line=20,
+        )
+        plan.propose(
+            plan.at(-4, 9, 35),
+            LENA,
+            10,
+            delivery=1,
+            quantity=Decimal(25),
+            reason="Mill allocation: we have 25 boxes of M10x25 8.8 zinc plated; the next lot "
+            "is not expected before the end of next month. We propose reducing line 10 to 25 "
+            "boxes; lines 20 and 30 ship complete on the due date.",
+        )
+        # Confirmed, though the order is not acknowledged until the proposals are decided.
+        plan.confirm(plan.at(-4, 9, 40), LENA, 20, 1)
+        plan.confirm(plan.at(-4, 9, 45), LENA, 30, 1)
+        increased = (bolts.price * Decimal("1.05")).quantize(CENT)
+        plan.propose(
+            plan.at(-3, 11, 10),
+            RICK,
+            20,
+            price=increased,
+            reason="Price increase on 10.9 grade bolts from next month: our mill's alloy "
+            f"surcharge went up. New price {_fmt(increased)} per box for shipments after the "
+            "first of the month.",
+        )
+        plan.comment(
+            plan.at(-2, 14, 0),
+            LENA,
+            "We will acknowledge the order as soon as both proposals are decided.",
+        )
+        plan.comment(
+            plan.at(-1, 10, 0),
+            MARCUS,
+            "Do not accept the reduced quantity yet: the CX-40 frames need 32 boxes of M10x25 "
+            "through next month. Check Plant 1 stock and get a quote for the balance from "
+            "our second fastener source first.",
+            internal=True,
+        )
+
     def plan_drafts(self) -> None:
         """Recent drafts, not yet sent to the supplier."""
         drafts = (
@@ -1588,6 +2100,86 @@ class _Builder:
         dates = sorted(self.day(-rng.randint(3, HISTORY_DAYS)) for _ in vendors)
         for vendor, order_date in zip(vendors, dates, strict=True):
             self.standard_order(vendor, order_date)
+
+    # -- the suppliers' answers -----------------------------------------------------------
+
+    def reply_time(self, after: dt.datetime) -> dt.datetime:
+        """When a supplier answers something that arrived at `after`: within a few hours
+        or one to three working days later, in business hours."""
+        rng = self.talk
+        if rng.random() < 0.45:
+            reply = after + dt.timedelta(minutes=rng.randint(35, 230))
+            if reply.date() == after.date() and reply.hour < 17:
+                return reply
+        day = _workday(after.date() + dt.timedelta(days=rng.choice((1, 1, 1, 2, 3))))
+        return _at(day, rng.randint(7, 15), rng.choice((5, 15, 25, 35, 45, 55)))
+
+    def plan_answers(self) -> None:
+        """The suppliers with portal logins answer the orders the stories do not script.
+
+        Each revision is acknowledged (most of them) before the next one is made, and open
+        deliveries are confirmed with the acknowledgement. The most recently changed open
+        orders are left waiting, so each supplier has a few revisions to acknowledge.
+        """
+        for code in RESPONDERS:
+            plans = [p for p in self.plans if p.spec.code == code and p.moments]
+            open_now = [p for p in plans if p.open_at_end()]
+            waiting = sum(1 for p in open_now if p.scripted and not p.current_acknowledged())
+            recent = sorted(
+                (p for p in open_now if not p.scripted),
+                key=lambda p: max(p.moments),
+                reverse=True,
+            )
+            unanswered = recent[: max(UNACKNOWLEDGED_PER_VENDOR - waiting, 0)]
+            for plan in plans:
+                if not plan.scripted:
+                    self.answer(plan, leave_current=plan in unanswered)
+
+    def answer(self, plan: _Plan, *, leave_current: bool) -> None:
+        """Acknowledge each revision of `plan` in time and confirm its delivery dates.
+
+        With `leave_current` the latest revision is not acknowledged yet: the order desk
+        has confirmed the dates it is sure of and is still checking the rest.
+        """
+        rng = self.talk
+        moments = sorted(plan.moments)
+        still_open = plan.open_at_end()
+        for index, made in enumerate(moments):
+            current = index == len(moments) - 1
+            if plan.ended is not None and made >= plan.ended:
+                break  # nothing to acknowledge on a cancelled or closed-short order
+            chance = 1.0 if current and still_open else 0.92 if current else 0.85
+            if rng.random() >= chance:
+                continue
+            reply = self.reply_time(made)
+            limit = self.cutoff if current else moments[index + 1]
+            if plan.ended is not None:
+                limit = min(limit, plan.ended)
+            if reply >= limit:
+                continue  # the next revision (or the end of the day) came first
+            by = rng.choice(RESPONDERS[plan.spec.code])
+            acknowledged = not (current and leave_current)
+            if acknowledged:
+                plan.acknowledge(reply, by, ACCEPTED)
+            self.confirm_dates(plan, reply, limit, by, share=0.85 if acknowledged else 0.5)
+
+    def confirm_dates(
+        self, plan: _Plan, reply: dt.datetime, limit: dt.datetime, by: str, *, share: float
+    ) -> None:
+        """Confirm delivery dates that exist at `reply`, will not change any more and have
+        not arrived yet (a share of those; fewer of those that arrive later anyway)."""
+        rng = self.talk
+        when = reply
+        for line in plan.lines.values():
+            for delivery in line.deliveries:
+                if delivery.confirmed or delivery.cancelled or delivery.not_before >= reply:
+                    continue
+                when += dt.timedelta(minutes=rng.randint(2, 6))
+                arrived = delivery.first_receipt
+                if (arrived is not None and arrived <= when) or when >= limit:
+                    continue
+                if rng.random() < (share if arrived is None else share / 2):
+                    plan.confirm(when, by, line.number, delivery.number)
 
     # -- running the plan ---------------------------------------------------------------
 
@@ -1687,6 +2279,14 @@ def counts() -> dict[str, int]:
     result["invoice lines"] = InvoiceLine.objects.count()
     result["payments"] = Payment.objects.count()
     result["revisions"] = Revision.objects.count()
+    result["acknowledgements"] = Acknowledgement.objects.count()
+    result["confirmed deliveries"] = Delivery.objects.filter(promised_date__isnull=False).count()
+    proposals = ChangeProposal.objects.all()
+    result["proposals"] = proposals.count()
+    for decision in ProposalStatus:
+        result[f"proposals {decision.label.lower()}"] = proposals.filter(status=decision).count()
+    result["comments"] = Comment.objects.count()
+    result["internal comments"] = Comment.objects.filter(internal=True).count()
     result["events"] = Event.objects.count()
     return result
 
