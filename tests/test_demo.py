@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from django.apps import apps
+from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db.models import Count, F, Max, Q
 from django.test import override_settings
@@ -19,6 +20,7 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from vendorportal.accounts.models import Role, User
+from vendorportal.accounts.selectors import seat_report
 from vendorportal.collaboration.models import (
     Acknowledgement,
     AcknowledgementResponse,
@@ -140,6 +142,16 @@ class TestDemoData:
         for user in User.objects.all():
             assert user.check_password(demo.DEFAULT_PASSWORD), user.email
             assert not user.is_superuser or user.email == main.email
+
+    def test_vendor_logins_are_seats_since_they_joined(self) -> None:
+        report = seat_report(timezone.localdate())
+        assert {(v.code, v.seats) for v in report.vendors} == {("ACME", 2), ("BOLT", 2)}
+        assert report.total == 4 * Decimal(settings.PORTAL_SEAT_PRICE)
+        # The history starts when the logins joined, before the first order.
+        first_order = PurchaseOrder.objects.order_by("created_at").first()
+        assert first_order is not None
+        earlier = seat_report(first_order.created_at.date() - dt.timedelta(days=1))
+        assert earlier.seats == 4
 
     def test_orders_in_every_status_over_the_last_120_days(self) -> None:
         today = timezone.localdate()

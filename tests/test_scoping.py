@@ -26,6 +26,8 @@ VENDOR_VISIBLE = {
     "purchasing.Payment",
     "purchasing.Vendor",
     "events.Event",
+    "accounts.Invitation",
+    "accounts.SeatPeriod",
     "collaboration.Acknowledgement",
     "collaboration.ChangeProposal",
     "collaboration.Comment",

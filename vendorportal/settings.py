@@ -212,6 +212,16 @@ INVOICE_PRICE_TOLERANCE_PERCENT = env_decimal("INVOICE_PRICE_TOLERANCE_PERCENT",
 # Monthly charge per active portal login.
 PORTAL_SEAT_PRICE = env_decimal("PORTAL_SEAT_PRICE", "20")
 
+# --- Accounts ---------------------------------------------------------------------------
+# An invitation link works once, for this many days.
+_invitation_days = env_decimal("INVITATION_DAYS", "7")
+if _invitation_days < 1 or _invitation_days != _invitation_days.to_integral_value():
+    raise ImproperlyConfigured("INVITATION_DAYS must be a whole number of days, at least 1.")
+INVITATION_DAYS = int(_invitation_days)
+# The address e-mailed links start with (e.g. https://portal.example.com). Empty: the
+# address of the request that sends the e-mail (its host is checked by ALLOWED_HOSTS).
+SITE_URL = env_str("SITE_URL", "").rstrip("/")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import include, path
 
 from vendorportal.portal import views
 from vendorportal.web import views as shared
@@ -38,4 +38,5 @@ urlpatterns = [
     path("receipts/", side(shared.receipts_list), name="receipts"),
     path("invoices/", side(shared.invoices_list), name="invoices"),
     path("invoices/<str:pk>/", side(shared.invoice_detail), name="invoice-detail"),
+    path("team/", include("vendorportal.accounts.urls")),
 ]

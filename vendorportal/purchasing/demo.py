@@ -50,7 +50,8 @@ from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
-from vendorportal.accounts.models import Role, User
+from vendorportal.accounts import services as accounts
+from vendorportal.accounts.models import Role, SeatPeriod, User
 from vendorportal.collaboration import services as collaboration
 from vendorportal.collaboration.models import (
     Acknowledgement,
@@ -1129,6 +1130,13 @@ class _Builder:
             created_at=since, updated_at=since
         )
         User.objects.filter(pk__in=[u.pk for u in self.users.values()]).update(date_joined=since)
+        # Vendor logins are portal seats from the day they joined (the seat history is
+        # what `vendorportal seats` and the back office's seat page charge for).
+        for user in self.users.values():
+            accounts.seats_sync(user=user)
+        SeatPeriod.objects.filter(user__in=list(self.users.values())).update(
+            started_on=since.date()
+        )
 
     # -- quantities -----------------------------------------------------------------
 
