@@ -48,6 +48,17 @@ def env_decimal(name: str, default: str) -> Decimal:
     return value
 
 
+def env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, str(default))
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a whole number.") from exc
+    if value < 0:
+        raise ImproperlyConfigured(f"{name}={raw!r} must not be negative.")
+    return value
+
+
 def env_list(name: str, default: str = "") -> list[str]:
     return [part.strip() for part in os.environ.get(name, default).split(",") if part.strip()]
 
@@ -136,9 +147,23 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'vendorportal.sqlite3'}"),
-        conn_max_age=0,
+        # Keep connections between requests (re-checked before reuse) instead of opening
+        # one per request; PostgreSQL uses a pool instead (below).
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
+        conn_health_checks=True,
     )
 }
+# PostgreSQL: psycopg's connection pool through Django (a backend start costs milliseconds
+# per request otherwise). DATABASE_POOL_MAX_SIZE=0 turns it off (then CONN_MAX_AGE applies).
+DATABASE_POOL_MAX_SIZE = env_int("DATABASE_POOL_MAX_SIZE", 10)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DATABASE_POOL_MAX_SIZE:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django requires it with a pool
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": min(2, DATABASE_POOL_MAX_SIZE),
+        "max_size": DATABASE_POOL_MAX_SIZE,
+        "timeout": 10,
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     # WAL lets readers (pages, the live stream) run while one writer commits.
@@ -214,10 +239,9 @@ PORTAL_SEAT_PRICE = env_decimal("PORTAL_SEAT_PRICE", "20")
 
 # --- Accounts ---------------------------------------------------------------------------
 # An invitation link works once, for this many days.
-_invitation_days = env_decimal("INVITATION_DAYS", "7")
-if _invitation_days < 1 or _invitation_days != _invitation_days.to_integral_value():
+INVITATION_DAYS = env_int("INVITATION_DAYS", 7)
+if INVITATION_DAYS < 1:
     raise ImproperlyConfigured("INVITATION_DAYS must be a whole number of days, at least 1.")
-INVITATION_DAYS = int(_invitation_days)
 # The address e-mailed links start with (e.g. https://portal.example.com). Empty: the
 # address of the request that sends the e-mail (its host is checked by ALLOWED_HOSTS).
 SITE_URL = env_str("SITE_URL", "").rstrip("/")
