@@ -291,6 +291,9 @@ def test_every_portal_url_is_covered_here():
         "receipts",
         "invoices",
         "invoice-detail",
+        # The live stream: tests/test_live.py (each vendor receives only its own events,
+        # never internal ones; the wrong side gets 404, anonymous 403).
+        "events",
         # The vendor admin's team pages: their ownership tests are in test_accounts.py
         # (TestTeamPage: another vendor's login or invitation, a non-admin, a buyer).
         "team:members",

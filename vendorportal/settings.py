@@ -174,6 +174,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "timeout": 20,
         }
     )
+    # Tests use a file, not memory: the live-stream tests run the real ASGI server in a
+    # subprocess on the same database. One file per test run, so runs never collide.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -236,6 +239,15 @@ OVER_RECEIPT_TOLERANCE_PERCENT = env_decimal("OVER_RECEIPT_TOLERANCE_PERCENT", "
 INVOICE_PRICE_TOLERANCE_PERCENT = env_decimal("INVOICE_PRICE_TOLERANCE_PERCENT", "0")
 # Monthly charge per active portal login.
 PORTAL_SEAT_PRICE = env_decimal("PORTAL_SEAT_PRICE", "20")
+
+# --- Live updates (server-sent events) ---------------------------------------------------
+# A comment line on an idle stream this often keeps proxies from closing it.
+LIVE_HEARTBEAT_SECONDS = env_int("LIVE_HEARTBEAT_SECONDS", 15)
+# How often open streams re-check that their login is still valid (logout, deactivation
+# and password change end a stream within this many seconds, plus one query's time).
+LIVE_AUTH_CHECK_SECONDS = env_int("LIVE_AUTH_CHECK_SECONDS", 2)
+if not (LIVE_HEARTBEAT_SECONDS >= 1 and LIVE_AUTH_CHECK_SECONDS >= 1):
+    raise ImproperlyConfigured("LIVE_HEARTBEAT_SECONDS and LIVE_AUTH_CHECK_SECONDS must be >= 1.")
 
 # --- Accounts ---------------------------------------------------------------------------
 # An invitation link works once, for this many days.

@@ -3,6 +3,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import include, path
 
+from vendorportal.events import stream
+
 admin.site.site_header = "Vendor Portal back office"
 admin.site.site_title = "Vendor Portal"
 
@@ -31,4 +33,5 @@ urlpatterns = [
     path("portal/", include("vendorportal.portal.urls")),
     path("buying/", include("vendorportal.buying.urls")),
     path("admin/", admin.site.urls),
+    path("health/live", stream.live_health, name="health-live"),
 ]

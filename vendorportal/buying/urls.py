@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.urls import path
 
 from vendorportal.buying import views
+from vendorportal.events import stream
 from vendorportal.web import views as shared
 from vendorportal.web.access import buyer_view
 from vendorportal.web.decorators import on_side
@@ -48,4 +49,5 @@ urlpatterns = [
     path("invoices/", side(shared.invoices_list), name="invoices"),
     path("invoices/<str:pk>/", side(shared.invoice_detail), name="invoice-detail"),
     path("invoices/<str:pk>/pay", views.invoice_pay, name="invoice-pay"),
+    path("events", stream.buying_events, name="events"),
 ]

@@ -1,8 +1,18 @@
-"""Writing to the event log, and publishing after commit.
+"""Writing to the event log, and publishing after commit: the outbox.
 
 `record_event` is the one way services append to the log. It must run inside the
-service's transaction; subscribers (live streams, webhooks, test capture) are called only
-once that transaction commits, so a rolled-back change publishes nothing.
+service's transaction, and nothing is published before that transaction commits, so a
+rolled-back change publishes nothing:
+
+- on PostgreSQL the event's notice is sent with `pg_notify` inside the transaction;
+  PostgreSQL delivers it to every listening web process at commit, in commit order, and
+  drops it on rollback;
+- in-process subscribers (the live hub on SQLite, tests) are called from `on_commit`.
+
+Event ids are in commit order on both databases (SQLite has one writer at a time; on
+PostgreSQL a transaction-scoped advisory lock is taken just before the id is drawn and held
+to commit). That is what lets a reconnecting stream resume with "every event after id N"
+and never skip an event that committed late with a smaller id.
 """
 
 from __future__ import annotations
@@ -13,9 +23,14 @@ from typing import Any
 from django.db import connection, transaction
 
 from vendorportal.events.models import Event
+from vendorportal.events.notices import CHANNEL, Notice
 
 Subscriber = Callable[[Event], None]
 _subscribers: list[Subscriber] = []
+
+# The advisory lock that orders event ids by commit ("VP" + 1; any constant will do, as
+# long as nothing else in the database uses it).
+EVENT_ORDER_LOCK = 0x5650_0001
 
 
 def subscribe(subscriber: Subscriber) -> Callable[[], None]:
@@ -47,6 +62,10 @@ def record_event(
 ) -> Event:
     if not connection.in_atomic_block:
         raise RuntimeError("record_event must run inside the service's transaction.")
+    postgres = connection.vendor == "postgresql"
+    if postgres:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [EVENT_ORDER_LOCK])
     event = Event.objects.create(
         kind=kind,
         vendor_id=vendor_id,
@@ -57,5 +76,8 @@ def record_event(
         summary=summary[:500],
         data=data or {},
     )
+    if postgres:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_notify(%s, %s)", [CHANNEL, Notice.of(event).to_payload()])
     transaction.on_commit(lambda: _publish(event))
     return event

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.urls import include, path
 
+from vendorportal.events import stream
 from vendorportal.portal import views
 from vendorportal.web import views as shared
 from vendorportal.web.access import supplier_view
@@ -39,4 +40,5 @@ urlpatterns = [
     path("invoices/", side(shared.invoices_list), name="invoices"),
     path("invoices/<str:pk>/", side(shared.invoice_detail), name="invoice-detail"),
     path("team/", include("vendorportal.accounts.urls")),
+    path("events", stream.portal_events, name="events"),
 ]
