@@ -121,3 +121,43 @@ def test_supplier_and_buyer_work_the_same_order(
     supplier.reload()
     expect(supplier.locator(f"#delivery-{delivery.pk}")).to_contain_text("29 Jan 2027")
     expect(supplier.locator("#order-header")).to_contain_text("Revision 2")
+
+
+def test_a_buyers_change_appears_on_the_suppliers_open_lines_without_a_reload(
+    browser, tmp_path, vendor_a, buyer, amos
+):
+    """Live updates in real Chromium, served by the real ASGI server (uvicorn): the buyer
+    moves a due date in one browser context; the supplier's open-lines page, open in
+    another, shows the new date within moments, marks the row, and never reloads."""
+    from tests.asgi import running_server
+    from tests.test_live import session_of
+
+    order = make_order(vendor=vendor_a, by=buyer, due=dt.date(2027, 1, 15), number="PO-LIVE-1")
+    delivery = order.deliveries.get()
+    with running_server(tmp_path) as server:
+        base = f"http://127.0.0.1:{server.port}"
+
+        def context_of(user):
+            context = browser.new_context(viewport={"width": 1400, "height": 900})
+            context.add_cookies([{"name": "sessionid", "value": session_of(user), "url": base}])
+            return context.new_page()
+
+        supplier = context_of(amos)
+        supplier.goto(f"{base}/portal/open-lines/")
+        row = supplier.locator("#open-lines tbody tr", has_text="PO-LIVE-1")
+        expect(row).to_contain_text("15 Jan 2027")
+        expect(supplier.locator("#live-status")).to_have_text("Live")
+        supplier.evaluate("window.notReloaded = true")
+
+        purchaser = context_of(buyer)
+        purchaser.goto(f"{base}/buying/orders/PO-LIVE-1/revise?delivery={delivery.pk}")
+        purchaser.fill("#id_due_date", "2027-02-03")
+        purchaser.click("main form button[type=submit]")
+        expect(purchaser.locator(".messages")).to_be_visible()
+        delivery.refresh_from_db()
+        assert delivery.due_date == dt.date(2027, 2, 3)
+
+        expect(row).to_contain_text("3 Feb 2027", timeout=5000)
+        expect(supplier.locator("#open-lines tbody tr.live-changed")).to_have_count(1)
+        assert supplier.evaluate("window.notReloaded") is True
+        shot(supplier, "live-supplier-open-lines-after-buyer-change")
