@@ -161,3 +161,19 @@ def test_a_buyers_change_appears_on_the_suppliers_open_lines_without_a_reload(
         expect(supplier.locator("#open-lines tbody tr.live-changed")).to_have_count(1)
         assert supplier.evaluate("window.notReloaded") is True
         shot(supplier, "live-supplier-open-lines-after-buyer-change")
+
+        # The other way round: the supplier comments, the buyer's order page shows it,
+        # and what the buyer was typing meanwhile is left as it was.
+        purchaser.goto(f"{base}/buying/orders/PO-LIVE-1/")
+        purchaser.evaluate("window.notReloaded = true")
+        purchaser.fill("#order-timeline textarea[name=body]", "half-written reply")
+        supplier.goto(f"{base}/portal/orders/PO-LIVE-1/")
+        supplier.fill("#order-timeline textarea[name=body]", "We can ship on the 3rd.")
+        supplier.click("#order-timeline button[type=submit]")
+        expect(supplier.locator(".messages")).to_contain_text("Comment added")
+        timeline = purchaser.locator("#order-timeline .timeline")
+        expect(timeline).to_contain_text("We can ship on the 3rd.", timeout=5000)
+        expect(purchaser.locator("#order-timeline li.live-changed")).to_have_count(1)
+        assert purchaser.input_value("#order-timeline textarea[name=body]") == "half-written reply"
+        assert purchaser.evaluate("window.notReloaded") is True
+        shot(purchaser, "live-buyer-order-after-supplier-comment")

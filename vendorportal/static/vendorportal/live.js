@@ -2,10 +2,12 @@
  *
  * htmx's SSE extension holds the stream (<div id="live" sse-connect=...> in base.html)
  * and reconnects it; the browser's EventSource resends Last-Event-ID, and the server
- * replays what was missed. Each message names the event and the page topics it touches
- * (never the change itself). Regions subscribe with data-live="topic topic"; this script
- * re-fetches the current page through its ordinary, permission-checked view, swaps in the
- * touched regions and marks the rows that changed for a few seconds.
+ * replays what was missed. Each message names the event and the page topics it touches,
+ * never the change itself. A page's content subscribes with data-live="topic topic"; when
+ * a topic is touched this script re-fetches the page through its ordinary,
+ * permission-checked view and patches in only the fragments that differ (a row, the
+ * order header, a counter, the timeline), marking changed rows for a few seconds. A
+ * fragment holding a field the user is typing in is left alone until they leave it.
  *
  * Without JavaScript nothing here runs and every page still works (reload to refresh).
  */
@@ -14,6 +16,9 @@
 
   const COALESCE_MS = 80; // one re-fetch for a burst of events
   const MARK_MS = 4000;
+  // Replaced whole (and marked) rather than patched inside.
+  const ATOMIC = "tr, li, [data-row], .card, .badge, h1, dl";
+  const MARKED = "tr, li, [data-row], .card";
   const pending = new Set();
   let timer = null;
   let inFlight = false;
@@ -25,43 +30,86 @@
     );
   }
 
-  // A region with a form the user is filling in is not replaced under their hands: it is
-  // refreshed once the focus leaves it.
-  function isBusy(region) {
+  function isEditing(element) {
     const active = document.activeElement;
-    if (active && region.contains(active) && active.matches("input, textarea, select")) {
+    if (active && element.contains(active) && active.matches("input, textarea, select")) {
       return true;
     }
-    return Array.from(region.querySelectorAll("input, textarea")).some(
+    return Array.from(element.querySelectorAll("input, textarea")).some(
       (field) =>
-        field.type !== "hidden" && field.type !== "checkbox" && field.value !== field.defaultValue
+        !["hidden", "checkbox", "radio", "submit"].includes(field.type) &&
+        field.value !== field.defaultValue
     );
   }
 
-  function rowKey(row, index) {
+  function mark(element) {
+    const targets = element.matches(MARKED) ? [element] : element.querySelectorAll(MARKED);
+    targets.forEach((target) => {
+      target.classList.add("live-changed");
+      setTimeout(() => target.classList.remove("live-changed"), MARK_MS);
+    });
+  }
+
+  // Make `current` look like `fresh`, replacing as little as possible. Returns the ids of
+  // regions that could not be patched because the user is editing in them.
+  function patch(current, fresh, deferred) {
+    if (current.isEqualNode(fresh)) return;
+    const sameShape =
+      !current.matches(ATOMIC) &&
+      current.tagName === fresh.tagName &&
+      current.children.length === fresh.children.length &&
+      current.children.length > 0 &&
+      Array.from(current.attributes).every(
+        (attr) => fresh.getAttribute(attr.name) === attr.value
+      ) &&
+      current.attributes.length === fresh.attributes.length;
+    if (sameShape) {
+      // Same element: patch its children (text between children is compared as a whole).
+      const ownText = (el) =>
+        Array.from(el.childNodes)
+          .filter((n) => n.nodeType === Node.TEXT_NODE)
+          .map((n) => n.textContent.trim())
+          .join("|");
+      if (ownText(current) === ownText(fresh)) {
+        const olds = Array.from(current.children);
+        const news = Array.from(fresh.children);
+        olds.forEach((child, index) => patch(child, news[index], deferred));
+        return;
+      }
+    }
+    if (isEditing(current)) {
+      deferred.add(current);
+      return;
+    }
+    const adopted = document.importNode(fresh, true);
+    const isList = current.matches("tbody, ul, ol") && current.tagName === fresh.tagName;
+    const before = isList ? itemsOf(current) : null;
+    current.replaceWith(adopted);
+    if (window.htmx) window.htmx.process(adopted);
+    if (isList) {
+      // Rows came or went: mark only the rows that are new or different.
+      Array.from(adopted.children).forEach((row) => {
+        if (before.get(keyOf(row)) !== textOf(row)) mark(row);
+      });
+    } else {
+      mark(adopted);
+    }
+  }
+
+  const textOf = (el) => el.textContent.replace(/\s+/g, " ").trim();
+
+  function keyOf(row) {
     if (row.dataset.row) return row.dataset.row;
     if (row.id) return row.id;
     const cells = row.querySelectorAll("td, th");
-    return cells.length >= 2 ? cells[0].textContent.trim() + "|" + cells[1].textContent.trim()
-      : "#" + index;
+    // Rows without a key are known by their first two cells, list items by their text.
+    return cells.length >= 2 ? textOf(cells[0]) + "|" + textOf(cells[1]) : textOf(row);
   }
 
-  function rowsOf(region) {
-    const rows = new Map();
-    region.querySelectorAll("[data-row], tbody > tr, li[data-row]").forEach((row, index) => {
-      rows.set(rowKey(row, index), row.textContent.replace(/\s+/g, " ").trim());
-    });
-    return rows;
-  }
-
-  function markChanges(region, before) {
-    region.querySelectorAll("[data-row], tbody > tr").forEach((row, index) => {
-      const text = row.textContent.replace(/\s+/g, " ").trim();
-      if (before.get(rowKey(row, index)) !== text) {
-        row.classList.add("live-changed");
-        setTimeout(() => row.classList.remove("live-changed"), MARK_MS);
-      }
-    });
+  function itemsOf(list) {
+    const items = new Map();
+    Array.from(list.children).forEach((row) => items.set(keyOf(row), textOf(row)));
+    return items;
   }
 
   function schedule(ids) {
@@ -73,18 +121,7 @@
     timer = null;
     const ids = Array.from(pending).filter((id) => document.getElementById(id));
     pending.clear();
-    const ready = [];
-    for (const id of ids) {
-      const region = document.getElementById(id);
-      if (isBusy(region)) {
-        region.addEventListener("focusout", () => setTimeout(() => schedule([id]), 0), {
-          once: true,
-        });
-      } else {
-        ready.push(id);
-      }
-    }
-    if (!ready.length) return;
+    if (!ids.length) return;
     inFlight = true;
     try {
       const response = await fetch(window.location.href, {
@@ -93,17 +130,19 @@
       });
       if (!response.ok) return; // e.g. the order is no longer visible: keep what is shown
       const page = new DOMParser().parseFromString(await response.text(), "text/html");
-      for (const id of ready) {
+      for (const id of ids) {
         const current = document.getElementById(id);
         const fresh = page.getElementById(id);
         if (!current || !fresh) continue;
-        const before = rowsOf(current);
-        const adopted = document.importNode(fresh, true);
-        current.replaceWith(adopted);
-        if (window.htmx) window.htmx.process(adopted);
-        markChanges(adopted, before);
+        const deferred = new Set();
+        patch(current, fresh, deferred);
+        deferred.forEach((element) =>
+          element.addEventListener("focusout", () => setTimeout(() => schedule([id]), 0), {
+            once: true,
+          })
+        );
       }
-      document.body.dispatchEvent(new CustomEvent("live:refreshed", { detail: { ids: ready } }));
+      document.body.dispatchEvent(new CustomEvent("live:refreshed", { detail: { ids } }));
     } catch (error) {
       // A network hiccup: the stream reconnects and replays; the next event refreshes.
     } finally {
