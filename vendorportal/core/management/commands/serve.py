@@ -87,6 +87,9 @@ class Command(BaseCommand):
             reload_dirs=[str(settings.BASE_DIR)] if reload else None,
             # Django's ASGI handler does not implement the lifespan protocol.
             lifespan="off",
+            # Live streams never finish by themselves: on shutdown or reload, cut them after
+            # a moment; browsers reconnect with Last-Event-ID and miss nothing.
+            timeout_graceful_shutdown=3,
         )
 
     def _warn_unapplied_migrations(self) -> None:
