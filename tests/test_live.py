@@ -256,3 +256,19 @@ def test_an_idle_stream_gets_heartbeats(tmp_path, amos):
         time.sleep(2.5)
         assert stream.comments.count("heartbeat") >= 2
         stream.close()
+
+
+def test_open_streams_do_not_hold_database_connections(tmp_path, orders, amos):
+    """More streams than the connection pool has connections (PostgreSQL; SQLite has no
+    pool and must hold them all the same), and the site still answers."""
+    order_a, _ = orders
+    session = session_of(amos)
+    with running_server(tmp_path, DATABASE_POOL_MAX_SIZE="2") as server:
+        streams = [open_stream(server, "/portal/events", session=session) for _ in range(6)]
+        assert [stream.status for stream in streams] == [200] * 6
+        comment(server, session, "portal", order_a.number, "still answering")
+        assert all(len(stream.take(1)) == 1 for stream in streams)
+        status, text = request(server, "GET", "/health/live")
+        assert status == 200 and '"open_streams": 6' in text
+        for stream in streams:
+            stream.close()

@@ -68,12 +68,26 @@ async def _replay(viewer: access.Viewer, after: int) -> AsyncIterator[Notice]:
             return
 
 
+def _release_request_connection() -> None:
+    """Give the request's database connection back (to the pool, on PostgreSQL).
+
+    Django's ASGI handler runs a request's sync parts (middleware: session, user) in a
+    thread kept for the whole response, and that thread keeps its connection until the
+    response ends, which for a stream is when the page closes: without this, each open
+    stream pinned one pooled connection, and a process held at most pool-size streams
+    (bench/live_streams.py found it). The replay and the guard borrow their own.
+    """
+    connections["default"].close()
+
+
 async def _events(
     viewer: access.Viewer, subscription: live.Subscription, hub: live.Hub, last: int | None
 ) -> AsyncIterator[bytes]:
     """The body of a stream: replay, then live notices and heartbeats, until the login
     ends or the client goes away (the ASGI handler then cancels this generator)."""
     heartbeat = settings.LIVE_HEARTBEAT_SECONDS
+    # Thread-sensitive: runs in this request's own thread, whose connection it releases.
+    await sync_to_async(_release_request_connection)()
     hub.add(subscription)  # before the replay: what commits meanwhile is queued
     try:
         # Reconnect hint for the browser, and a first byte so proxies see a live response.

@@ -72,6 +72,7 @@ class Command(BaseCommand):
             raise CommandError("--reload runs a single process; drop --workers or --reload.")
         self._check_static_files()
         self._warn_unapplied_migrations()
+        connections.close_all()  # the check's connection would stay open for the server's life
 
         self.stdout.write(
             f"Vendor Portal on http://{_url_host(host)}:{port}/ "
