@@ -27,6 +27,7 @@ VENDOR_VISIBLE = {
     "purchasing.Vendor",
     "events.Event",
     "accounts.Invitation",
+    "api.ApiToken",
     "accounts.SeatPeriod",
     "collaboration.Acknowledgement",
     "collaboration.ChangeProposal",

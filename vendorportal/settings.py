@@ -108,6 +108,7 @@ INSTALLED_APPS = [
     "vendorportal.portal",
     "vendorportal.buying",
     "vendorportal.web",
+    "vendorportal.api",
 ]
 
 MIDDLEWARE = [
@@ -249,6 +250,10 @@ LIVE_HEARTBEAT_SECONDS = env_int("LIVE_HEARTBEAT_SECONDS", 15)
 LIVE_AUTH_CHECK_SECONDS = env_int("LIVE_AUTH_CHECK_SECONDS", 2)
 if not (LIVE_HEARTBEAT_SECONDS >= 1 and LIVE_AUTH_CHECK_SECONDS >= 1):
     raise ImproperlyConfigured("LIVE_HEARTBEAT_SECONDS and LIVE_AUTH_CHECK_SECONDS must be >= 1.")
+
+# --- API ------------------------------------------------------------------------------------
+# Requests per token, e.g. "600/min" (counted per process with the default local cache).
+API_RATE_LIMIT = env_str("API_RATE_LIMIT", "600/min")
 
 # --- Accounts ---------------------------------------------------------------------------
 # An invitation link works once, for this many days.

@@ -3,6 +3,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import include, path
 
+from vendorportal.api.main import api
 from vendorportal.events import stream
 
 admin.site.site_header = "Vendor Portal back office"
@@ -34,4 +35,5 @@ urlpatterns = [
     path("buying/", include("vendorportal.buying.urls")),
     path("admin/", admin.site.urls),
     path("health/live", stream.live_health, name="health-live"),
+    path("api/v1/", api.urls),
 ]

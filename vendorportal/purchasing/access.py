@@ -82,6 +82,11 @@ class VendorScopeMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info.startswith("/api/"):
+            # The API authenticates by token only and scopes each call to the token's
+            # login (api/auth.py); a session cookie sent along must not scope anything.
+            request.viewer = None  # type: ignore[attr-defined]
+            return self.get_response(request)
         with scope_for(request.user) as viewer:
             request.viewer = viewer  # type: ignore[attr-defined]
             return self.get_response(request)

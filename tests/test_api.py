@@ -1,0 +1,404 @@
+"""The JSON API v1: tokens, isolation, the screens' rules, and the contract.
+
+Every call goes through `Api.call`, which checks the answer against the OpenAPI schema
+(the documented status and body shape of that operation); the last test checks that every
+operation in the schema was exercised.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from decimal import Decimal
+
+import jsonschema
+import pytest
+from django.core.management import call_command
+from django.test import Client
+
+from tests.factories import UserFactory
+from tests.test_isolation import SENTINELS, world  # noqa: F401 - the shared fixture
+from vendorportal.accounts.models import Role
+from vendorportal.api import tokens
+from vendorportal.api.models import ApiToken
+from vendorportal.collaboration.models import Acknowledgement, ChangeProposal, Comment
+from vendorportal.events.models import Event
+
+pytestmark = pytest.mark.django_db
+
+BASE = "/api/v1"
+EXERCISED: set[tuple[str, str]] = set()
+_SCHEMA: dict = {}
+
+
+def schema() -> dict:
+    if not _SCHEMA:
+        _SCHEMA.update(json.loads(Client().get(f"{BASE}/openapi.json").content))
+    return _SCHEMA
+
+
+def operation_of(method: str, path: str) -> tuple[str, dict]:
+    path = path.split("?")[0]
+    for template, operations in schema()["paths"].items():
+        pattern = "^" + re.sub(r"\{[^}]+\}", "[^/]+", template) + "$"
+        if re.match(pattern, path) and method.lower() in operations:
+            return template, operations[method.lower()]
+    raise AssertionError(f"{method} {path} is not in the schema")
+
+
+class Api:
+    def __init__(self, secret: str | None, cookie_client: Client | None = None) -> None:
+        self.client = cookie_client or Client()
+        self.headers = {"HTTP_AUTHORIZATION": f"Bearer {secret}"} if secret else {}
+
+    def call(self, method: str, path: str, body: dict | None = None, **headers: str):
+        url = BASE + path
+        kwargs = {**self.headers, **headers}
+        if body is not None:
+            response = getattr(self.client, method.lower())(
+                url, data=json.dumps(body, default=str), content_type="application/json", **kwargs
+            )
+        else:
+            response = getattr(self.client, method.lower())(url, **kwargs)
+        template, operation = operation_of(method, url)
+        EXERCISED.add((method.upper(), template))
+        documented = operation["responses"].get(str(response.status_code))
+        assert documented, f"{method} {template} answered {response.status_code}, undocumented"
+        payload = response.json()
+        body_schema = documented["content"]["application/json"]["schema"]
+        jsonschema.validate(
+            payload,
+            {**body_schema, "components": schema()["components"]},
+            cls=jsonschema.Draft202012Validator,
+        )
+        if response.status_code >= 400:
+            assert set(payload) == {"error"} and set(payload["error"]) == {
+                "code",
+                "message",
+                "details",
+            }
+        response.data = payload
+        return response
+
+    def get(self, path: str, **headers: str):
+        return self.call("GET", path, **headers)
+
+    def post(self, path: str, body: dict, **headers: str):
+        return self.call("POST", path, body, **headers)
+
+
+def token_for(user, *, vendor=None, read_only=False) -> str:
+    _, secret = tokens.token_create(name="test", vendor=vendor, user=user, read_only=read_only)
+    return secret
+
+
+@pytest.fixture
+def admin_buyer(db):
+    return UserFactory(email="admin@example.com", role=Role.BUYER, is_staff=True)
+
+
+@pytest.fixture
+def as_amos(world, amos, vendor_a):  # noqa: F811
+    return Api(token_for(amos, vendor=vendor_a))
+
+
+@pytest.fixture
+def as_bob(world, bob, vendor_b):  # noqa: F811
+    return Api(token_for(bob, vendor=vendor_b))
+
+
+@pytest.fixture
+def as_erp(world, admin_buyer):  # noqa: F811
+    return Api(token_for(admin_buyer))
+
+
+# --- the schema ---------------------------------------------------------------------------
+
+
+def test_schema_and_docs_are_served(client):
+    document = schema()
+    assert document["openapi"].startswith("3.")
+    assert document["info"]["title"] == "Vendor Portal API"
+    assert client.get(f"{BASE}/docs").status_code == 200
+    # Every operation documents its errors with the one error body.
+    for template, operations in document["paths"].items():
+        for method, operation in operations.items():
+            for status in ("401", "422", "429"):
+                assert status in operation["responses"], (method, template, status)
+
+
+# --- tokens -------------------------------------------------------------------------------
+
+
+def test_tokens_are_random_shown_once_and_stored_hashed(amos, vendor_a):
+    token, secret = tokens.token_create(name="ERP", vendor=vendor_a, user=amos)
+    assert secret.startswith("vpt_") and len(secret) >= 4 + 43  # 256 bits, url-safe
+    stored = ApiToken.objects.get(pk=token.pk)
+    assert secret not in (stored.token_hash, stored.prefix, stored.name)
+    assert stored.token_hash == tokens.hash_token(secret) and secret.startswith(stored.prefix)
+
+
+def test_no_token_a_bad_token_and_a_revoked_token_are_401(world, amos, vendor_a):  # noqa: F811
+    assert Api(None).get("/orders").status_code == 401
+    assert Api("vpt_not-a-token").get("/orders").data["error"]["code"] == "unauthenticated"
+    token, secret = tokens.token_create(name="x", vendor=vendor_a, user=amos)
+    assert Api(secret).get("/orders").status_code == 200
+    tokens.token_revoke(token=token)
+    assert Api(secret).get("/orders").status_code == 401
+
+
+def test_a_deactivated_login_stops_its_tokens(world, amos, vendor_a):  # noqa: F811
+    secret = token_for(amos, vendor=vendor_a)
+    amos.is_active = False
+    amos.save()
+    assert Api(secret).get("/orders").status_code == 401
+
+
+def test_last_use_is_kept(as_amos, amos):
+    assert ApiToken.objects.get(user=amos).last_used_at is None
+    as_amos.get("/orders")
+    assert ApiToken.objects.get(user=amos).last_used_at is not None
+
+
+def test_cookies_are_ignored(world, amos, bob, vendor_b):  # noqa: F811
+    browser = Client()
+    browser.force_login(amos)
+    assert Api(None, browser).get("/orders").status_code == 401
+    # A session of vendor A beside a token of vendor B: the token alone decides.
+    mixed = Api(token_for(bob, vendor=vendor_b), browser)
+    numbers = {o["number"] for o in mixed.get("/orders").data["items"]}
+    assert numbers == {"PO-B-777"}
+
+
+def test_only_a_vendor_admin_or_an_administrator_makes_tokens(amos, alice, vendor_a, bob):
+    from vendorportal.errors import DomainError
+
+    with pytest.raises(DomainError, match="may not make API tokens"):
+        tokens.token_create(name="x", vendor=vendor_a, user=amos, by=amos)
+    tokens.token_create(name="x", vendor=vendor_a, user=amos, by=alice)
+    with pytest.raises(DomainError, match="active login of ACME"):
+        tokens.token_create(name="x", vendor=vendor_a, user=bob, by=alice)
+
+
+def test_token_command_creates_lists_and_revokes(world, alice, capsys):  # noqa: F811
+    call_command("token", "create", "Supplier ERP", "--vendor", "ACME", "--read-only")
+    secret = capsys.readouterr().out.strip()
+    token = ApiToken.objects.get(name="Supplier ERP")
+    assert token.read_only and token.user == alice and token.vendor.code == "ACME"
+    assert Api(secret).get("/orders").status_code == 200
+    call_command("token", "list")
+    listing = capsys.readouterr().out
+    assert token.prefix in listing and secret not in listing
+    call_command("token", "revoke", token.prefix)
+    assert Api(secret).get("/orders").status_code == 401
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def test_a_vendor_lists_only_its_issued_orders(as_amos, as_bob):
+    numbers = {o["number"] for o in as_amos.get("/orders").data["items"]}
+    assert numbers == {"PO-A-100", "PO-A-200"}  # never the draft, never vendor B's
+    assert {o["number"] for o in as_bob.get("/orders").data["items"]} == {"PO-B-777"}
+
+
+def test_the_integration_token_sees_every_vendor(as_erp):
+    numbers = {o["number"] for o in as_erp.get("/orders?limit=200").data["items"]}
+    assert {"PO-A-100", "PO-A-200", "PO-B-777", "PO-A-DRAFT"} <= numbers
+
+
+def test_order_filters_and_cursor_pages(as_amos, world):  # noqa: F811
+    assert {o["number"] for o in as_amos.get("/orders?status=issued").data["items"]} == {
+        "PO-A-100",
+        "PO-A-200",
+    }
+    future = (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).isoformat()
+    assert as_amos.get(f"/orders?updated_since={future.replace('+', '%2B')}").data["items"] == []
+    first = as_amos.get("/orders?limit=1").data
+    second = as_amos.get(f"/orders?limit=1&cursor={first['next_cursor']}").data
+    assert len(first["items"]) == len(second["items"]) == 1
+    assert first["items"][0]["number"] != second["items"][0]["number"]
+    assert second["next_cursor"] is None
+    bad = as_amos.get("/orders?cursor=garbage")
+    assert bad.status_code == 422 and "cursor" in bad.data["error"]["message"]
+
+
+def test_an_order_has_its_lines_deliveries_and_revisions(as_amos, world):  # noqa: F811
+    order = as_amos.get("/orders/PO-A-100").data
+    assert order["notes_to_vendor"] == "Please label every box"
+    assert [line["line_number"] for line in order["lines"]] == [10, 20]
+    first = order["lines"][0]
+    assert Decimal(first["received_quantity"]) == 40 and Decimal(first["open_quantity"]) == 60
+    assert first["deliveries"][0]["due_date"] == "2026-12-15"
+    assert order["revisions"][0]["number"] == order["revision"]
+    blanket = as_amos.get("/orders/PO-A-200").data
+    assert Decimal(blanket["lines"][0]["released_quantity"]) == 100
+    assert Decimal(blanket["lines"][0]["remaining_quantity"]) == 900
+
+
+def test_foreign_and_missing_are_the_same_404(as_bob):
+    foreign = as_bob.get("/orders/PO-A-100")
+    missing = as_bob.get("/orders/PO-NOPE")
+    assert foreign.status_code == missing.status_code == 404
+    assert foreign.data == missing.data
+
+
+def test_no_internal_field_or_other_vendor_reaches_a_vendor_token(as_amos):
+    text = "".join(
+        as_amos.get(path).content.decode()
+        for path in (
+            "/orders?limit=200",
+            "/orders/PO-A-100",
+            "/orders/PO-A-200",
+            "/deliveries",
+            "/receipts",
+            "/invoices",
+            "/events",
+        )
+    )
+    for sentinel in SENTINELS:
+        assert sentinel not in text, sentinel
+
+
+def test_open_deliveries_receipts_invoices_and_events(as_amos, as_bob, world):  # noqa: F811
+    deliveries = as_amos.get("/deliveries").data["items"]
+    assert {d["order_number"] for d in deliveries} == {"PO-A-100", "PO-A-200"}
+    assert all(Decimal(d["open_quantity"]) > 0 for d in deliveries)
+    assert as_amos.get("/deliveries?order_number=PO-A-200").data["items"][0]["quantity"]
+    receipts = as_amos.get("/receipts").data["items"]
+    assert [(r["order_number"], r["lines"][0]["quantity"]) for r in receipts] == [
+        ("PO-A-100", "40.0000")
+    ] or Decimal(receipts[0]["lines"][0]["quantity"]) == 40
+    (invoice,) = as_amos.get("/invoices").data["items"]
+    assert invoice["number"] == "INV-A-1"
+    (line,) = invoice["lines"]
+    assert line["match_status"] == "price_variance" and Decimal(line["order_unit_price"]) == 2.5
+    assert as_amos.get("/invoices?open_only=true").data["items"][0]["number"] == "INV-A-1"
+    events = as_amos.get("/events").data["items"]
+    assert events and all("SENTINEL" not in e["summary"] for e in events)
+    own = Event.objects.filter(vendor=world["order"].vendor, internal=False).count()
+    assert len(events) == own
+    last = events[-1]["id"]
+    assert as_amos.get(f"/events?after={last}").data["items"] == []
+    assert all(d["order_number"] == "PO-B-777" for d in as_bob.get("/deliveries").data["items"])
+
+
+# --- writing ------------------------------------------------------------------------------
+
+
+def test_acknowledging_the_current_revision_once(as_amos, world):  # noqa: F811
+    order = world["order"]
+    order.refresh_from_db()
+    answer = as_amos.post(
+        f"/orders/{order.number}/acknowledgements",
+        {"revision": order.revision, "response": "rejected", "comment": "Cannot meet 15 Dec"},
+    )
+    assert answer.status_code == 201, answer.data
+    assert answer.data["response"] == "rejected"
+    assert Acknowledgement.objects.filter(order=order, revision=order.revision).count() == 1
+    assert as_amos.get(f"/orders/{order.number}").data["revision_acknowledged"] is True
+    again = as_amos.post(
+        f"/orders/{order.number}/acknowledgements",
+        {"revision": order.revision, "response": "accepted"},
+    )
+    assert again.status_code == 409 and again.data["error"]["code"] == "already_acknowledged"
+    blanket = world["blanket"]
+    blanket.refresh_from_db()
+    rejected_without_reason = as_amos.post(
+        f"/orders/{blanket.number}/acknowledgements",
+        {"revision": blanket.revision, "response": "rejected"},
+    )
+    assert rejected_without_reason.status_code == 400
+    assert rejected_without_reason.data["error"]["details"] == {"field": "comment"}
+
+
+def test_a_stale_acknowledgement_is_409_naming_the_current_revision(as_amos, world, buyer):  # noqa: F811
+    from vendorportal.purchasing import services
+
+    order = world["blanket"]
+    services.release_add(
+        line=order.lines.get(), quantity=Decimal("5"), due_date=dt.date(2026, 12, 20), by=buyer
+    )
+    order.refresh_from_db()
+    answer = as_amos.post(
+        f"/orders/{order.number}/acknowledgements", {"revision": 1, "response": "accepted"}
+    )
+    assert answer.status_code == 409
+    assert answer.data["error"]["message"].startswith(
+        f"Revision 1 of {order.number} is no longer current: the order is at revision "
+        f"{order.revision}."
+    )
+    assert not Acknowledgement.objects.filter(order=order).exists()
+
+
+def test_propose_and_comment_with_the_screens_rules(as_amos, world):  # noqa: F811
+    order = world["order"]
+    proposal = as_amos.post(
+        f"/orders/{order.number}/proposals",
+        {"line_number": 20, "delivery_number": 1, "due_date": "2027-01-08", "reason": "Stock"},
+    )
+    assert proposal.status_code == 201 and proposal.data["status"] == "pending"
+    assert ChangeProposal.objects.filter(pk=proposal.data["id"], line__line_number=20).exists()
+    refused = as_amos.post(
+        f"/orders/{order.number}/proposals", {"line_number": 20, "reason": "Nothing proposed"}
+    )
+    assert refused.status_code == 400 and refused.data["error"]["message"]
+    missing = as_amos.post(
+        f"/orders/{order.number}/proposals",
+        {"line_number": 99, "quantity": "5", "reason": "No such line"},
+    )
+    assert missing.status_code == 404
+    note = as_amos.post(
+        f"/orders/{order.number}/comments", {"body": "Ships Friday", "line_number": 10}
+    )
+    assert note.status_code == 201 and note.data["line_number"] == 10
+    invalid = as_amos.post(f"/orders/{order.number}/comments", {"body": ""})
+    assert invalid.status_code == 422 and invalid.data["error"]["details"]["problems"]
+
+
+def test_every_write_to_another_vendors_order_is_404_and_changes_nothing(as_bob, world):  # noqa: F811
+    number = world["order"].number
+    before = (Comment.objects.count(), ChangeProposal.objects.count(), Event.objects.count())
+    for path, body in [
+        (f"/orders/{number}/acknowledgements", {"revision": 1, "response": "accepted"}),
+        (f"/orders/{number}/proposals", {"line_number": 10, "quantity": "1", "reason": "x"}),
+        (f"/orders/{number}/comments", {"body": "hello"}),
+    ]:
+        answer = as_bob.post(path, body)
+        assert answer.status_code == 404, path
+    assert (
+        Comment.objects.count(),
+        ChangeProposal.objects.count(),
+        Event.objects.count(),
+    ) == before
+
+
+def test_a_read_only_token_reads_but_never_writes(world, amos, vendor_a):  # noqa: F811
+    api = Api(token_for(amos, vendor=vendor_a, read_only=True))
+    assert api.get("/orders").status_code == 200
+    answer = api.post(f"/orders/{world['order'].number}/comments", {"body": "hello"})
+    assert answer.status_code == 403 and answer.data["error"]["code"] == "read_only"
+    assert not Comment.objects.filter(body="hello").exists()
+
+
+def test_the_rate_limit_answers_429_with_retry_after(world, amos, vendor_a, settings):  # noqa: F811
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.API_RATE_LIMIT = "3/min"
+    api = Api(token_for(amos, vendor=vendor_a))
+    answers = [api.get("/orders").status_code for _ in range(4)]
+    assert answers == [200, 200, 200, 429]
+    limited = api.get("/orders")
+    assert int(limited["Retry-After"]) >= 1 and limited.data["error"]["code"] == "rate_limited"
+    cache.clear()
+
+
+def test_every_operation_in_the_schema_was_exercised():
+    operations = {
+        (method.upper(), template)
+        for template, methods in schema()["paths"].items()
+        for method in methods
+    }
+    assert operations - EXERCISED == set()

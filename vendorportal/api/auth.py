@@ -1,0 +1,73 @@
+"""Bearer-token authentication for the API, and the scope each call runs in.
+
+Only the `Authorization: Bearer` header counts: a session cookie sent along is ignored
+(the portal's middleware leaves /api/ unscoped), so a browser session can never ride
+along on an API call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+from ninja.security import HttpBearer
+from ninja.throttling import SimpleRateThrottle
+
+from vendorportal.api import tokens
+from vendorportal.api.errors import ApiRefusal
+from vendorportal.api.models import ApiToken
+from vendorportal.purchasing import access
+
+
+class TokenAuth(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
+        return tokens.authenticate(token)
+
+
+class TokenRateThrottle(SimpleRateThrottle):
+    """API_RATE_LIMIT requests per token (per process: the cache is local by default)."""
+
+    scope = "token"
+
+    def __init__(self) -> None:
+        super().__init__(settings.API_RATE_LIMIT)
+
+    def allow_request(self, request: HttpRequest) -> bool:
+        # The rate is read per request, so that a changed setting applies at once.
+        if self.rate != settings.API_RATE_LIMIT:
+            self.rate = settings.API_RATE_LIMIT
+            self.num_requests, self.duration = self.parse_rate(self.rate)
+        return super().allow_request(request)
+
+    def get_cache_key(self, request: HttpRequest) -> str | None:
+        token = getattr(request, "auth", None)
+        if not isinstance(token, ApiToken):
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": token.pk}
+
+
+def token_of(request: HttpRequest) -> ApiToken:
+    token = getattr(request, "auth", None)
+    if not isinstance(token, ApiToken):  # pragma: no cover - the auth ran first
+        raise ApiRefusal(401, "unauthenticated", "Send a valid API token.")
+    return token
+
+
+@contextlib.contextmanager
+def caller(request: HttpRequest, *, write: bool = False) -> Iterator[access.Viewer]:
+    """The viewer the token acts as, inside its scope; a write refused for read-only tokens."""
+    token = token_of(request)
+    if write and token.read_only:
+        raise ApiRefusal(403, "read_only", f"Token {token.prefix}… is read-only.")
+    with access.scope_for(token.user) as viewer:
+        if viewer is None:  # its login lost its role or vendor meanwhile
+            raise ApiRefusal(401, "unauthenticated", "This token's login can no longer act.")
+        yield viewer
+
+
+def describe(request: HttpRequest) -> dict[str, Any]:
+    token = token_of(request)
+    return {"name": token.name, "vendor": token.vendor.code if token.vendor else None}

@@ -1,0 +1,30 @@
+"""The JSON API, version 1: `/api/v1/`, schema at `/api/v1/openapi.json`, docs at
+`/api/v1/docs`."""
+
+from __future__ import annotations
+
+from ninja import NinjaAPI
+
+from vendorportal.api import errors
+from vendorportal.api.auth import TokenAuth, TokenRateThrottle
+from vendorportal.api.endpoints import router
+
+api = NinjaAPI(
+    title="Vendor Portal API",
+    version="1",
+    description=(
+        "Purchase orders, delivery schedules, receipts and invoices, for a supplier's own "
+        "systems (vendor tokens: exactly what the portal shows that supplier) and for the "
+        "buying company's ERP (integration tokens).\n\n"
+        "Authenticate with `Authorization: Bearer vpt_…`; cookies are ignored. Every error "
+        'answers `{"error": {"code", "message", "details"}}`. Lists are paged with an '
+        "opaque `cursor`."
+    ),
+    urls_namespace="api-v1",
+    auth=TokenAuth(),
+    throttle=[TokenRateThrottle()],
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+errors.install(api)
+api.add_router("/", router)

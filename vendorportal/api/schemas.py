@@ -1,0 +1,235 @@
+"""What the API answers and accepts.
+
+A vendor-facing answer holds exactly what the portal shows that vendor: no internal notes,
+no standard cost, no internal comments or events, no other vendor. Each schema lists its
+fields explicitly and `views` fills them explicitly, so nothing reaches a response by
+accident.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any, Literal
+
+from ninja import Field, Schema
+
+
+class PartyOut(Schema):
+    name: str
+    email: str
+
+
+class VendorRef(Schema):
+    code: str
+    name: str
+
+
+class DeliveryOut(Schema):
+    id: int
+    line_number: int
+    delivery_number: int
+    due_date: dt.date
+    promised_date: dt.date | None
+    quantity: Decimal
+    received_quantity: Decimal
+    open_quantity: Decimal
+    status: str
+
+
+class LineOut(Schema):
+    line_number: int
+    part_number: str | None
+    description: str
+    vendor_part_number: str
+    unit_of_measure: str
+    quantity: Decimal = Field(description="Ordered; for a blanket line, the committed quantity.")
+    unit_price: Decimal
+    status: str
+    released_quantity: Decimal
+    received_quantity: Decimal
+    invoiced_quantity: Decimal
+    open_quantity: Decimal
+    remaining_quantity: Decimal
+    deliveries: list[DeliveryOut]
+
+
+class RevisionOut(Schema):
+    number: int
+    created_at: dt.datetime
+    reason: str
+    acknowledgement: str | None = Field(
+        description="accepted, accepted_with_changes, rejected, or null if not yet answered."
+    )
+    changes: list[str] = Field(description="What changed from the previous revision, in words.")
+
+
+class OrderSummaryOut(Schema):
+    number: str
+    vendor: VendorRef
+    kind: Literal["standard", "blanket"]
+    status: str
+    revision: int
+    revision_acknowledged: bool
+    order_date: dt.date
+    currency: str
+    payment_terms: str
+    incoterms: str
+    ship_to: str
+    valid_from: dt.date | None
+    valid_to: dt.date | None
+    notes_to_vendor: str
+    buyer: PartyOut | None
+    issued_at: dt.datetime | None
+    updated_at: dt.datetime
+
+
+class OrderOut(OrderSummaryOut):
+    total_amount: Decimal
+    lines: list[LineOut]
+    revisions: list[RevisionOut]
+
+
+class OpenDeliveryOut(DeliveryOut):
+    order_number: str
+    part_number: str | None
+    description: str
+    vendor_part_number: str
+    unit_of_measure: str
+    unit_price: Decimal
+    revision_acknowledged: bool
+
+
+class ReceiptLineOut(Schema):
+    line_number: int
+    delivery_number: int
+    quantity: Decimal
+
+
+class ReceiptOut(Schema):
+    number: str
+    order_number: str
+    kind: Literal["receipt", "return"]
+    receipt_date: dt.date
+    packing_slip: str
+    reason: str
+    lines: list[ReceiptLineOut]
+
+
+class InvoiceLineOut(Schema):
+    order_number: str
+    line_number: int
+    quantity: Decimal
+    unit_price: Decimal
+    amount: Decimal
+    match_status: str = Field(description="matched, price_variance, quantity_exception, ...")
+    received_quantity: Decimal
+    order_unit_price: Decimal
+
+
+class InvoiceOut(Schema):
+    id: int
+    number: str
+    invoice_date: dt.date
+    due_date: dt.date | None
+    currency: str
+    status: str
+    total_amount: Decimal
+    paid_amount: Decimal
+    outstanding_amount: Decimal
+    lines: list[InvoiceLineOut]
+
+
+class EventOut(Schema):
+    id: int
+    kind: str
+    order_number: str | None
+    revision: int | None
+    summary: str
+    created_at: dt.datetime
+
+
+class Page(Schema):
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last page."
+    )
+
+
+class OrderPage(Page):
+    items: list[OrderSummaryOut]
+
+
+class OpenDeliveryPage(Page):
+    items: list[OpenDeliveryOut]
+
+
+class ReceiptPage(Page):
+    items: list[ReceiptOut]
+
+
+class InvoicePage(Page):
+    items: list[InvoiceOut]
+
+
+class EventPage(Page):
+    items: list[EventOut]
+
+
+# --- input ------------------------------------------------------------------------------
+
+
+class AcknowledgementIn(Schema):
+    revision: int = Field(ge=1, description="The revision you answer: it must be current.")
+    response: Literal["accepted", "accepted_with_changes", "rejected"]
+    comment: str = Field("", max_length=5000)
+
+
+class AcknowledgementOut(Schema):
+    order_number: str
+    revision: int
+    response: str
+    comment: str
+    created_at: dt.datetime
+
+
+class ProposalIn(Schema):
+    line_number: int = Field(ge=1)
+    delivery_number: int | None = Field(
+        None, ge=1, description="For a new date or quantity: the delivery it is about."
+    )
+    due_date: dt.date | None = None
+    quantity: Decimal | None = Field(None, gt=0, max_digits=16, decimal_places=4)
+    unit_price: Decimal | None = Field(None, ge=0, max_digits=16, decimal_places=4)
+    reason: str = Field(min_length=1, max_length=5000)
+
+
+class ProposalOut(Schema):
+    id: int
+    order_number: str
+    line_number: int
+    delivery_number: int | None
+    status: str
+    revision: int
+    reason: str
+    proposed_due_date: dt.date | None
+    proposed_quantity: Decimal | None
+    proposed_unit_price: Decimal | None
+    created_at: dt.datetime
+
+
+class CommentIn(Schema):
+    body: str = Field(min_length=1, max_length=5000)
+    line_number: int | None = Field(None, ge=1)
+
+
+class CommentOut(Schema):
+    id: int
+    order_number: str
+    line_number: int | None
+    body: str
+    author: str
+    created_at: dt.datetime
+
+
+def as_dict(**fields: Any) -> dict[str, Any]:
+    return fields
