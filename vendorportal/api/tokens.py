@@ -83,8 +83,8 @@ def token_create(
 
 @service
 def token_revoke(*, token: ApiToken, by: User | None = None) -> ApiToken:
-    token = ApiToken.objects.select_for_update(of=("self",)).select_related("vendor").get(
-        pk=token.pk
+    token = (
+        ApiToken.objects.select_for_update(of=("self",)).select_related("vendor").get(pk=token.pk)
     )
     _require_may_make(by, token.vendor)
     if token.revoked_at is not None:
