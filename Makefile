@@ -20,7 +20,7 @@ PYTEST_ARGS ?=
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PIP_NO_INPUT := 1
 
-.PHONY: help install run serve test lint format migrate demo bench lock clean
+.PHONY: help install run serve test api-fuzz lint format migrate demo bench lock clean
 
 help: ## List the targets
 	@echo "Usage: make <target>"
@@ -71,6 +71,9 @@ test: $(STAMP) ## Run the test suite (SQLite, or the database in DATABASE_URL)
 	@$(BIN)/pytest $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "error: pytest collected no tests." >&2; fi; \
 	exit $$status
+
+api-fuzz: $(STAMP) ## schemathesis against the API on a live demo server (API_FUZZ_EXAMPLES=100)
+	$(BIN)/python tests/api_fuzz.py
 
 lint: $(STAMP) ## ruff check, ruff format --check and mypy (runs all three, fails if any fails)
 	@status=0; \

@@ -1,0 +1,136 @@
+"""Run schemathesis against the API on a live server: `make api-fuzz` (and `.ci/run`).
+
+Sets up a throwaway database with the demo data (SQLite in a temporary directory), makes a
+vendor token and an integration token with the `token` command, serves the site with
+`vendorportal serve` (the real ASGI server), and runs schemathesis once per token against
+`/api/v1/openapi.json`: generated valid and invalid input for every operation, checking
+that no answer is a server error and that every answer conforms to the schema (status
+code, content type, body). Exits non-zero on any failure. Not collected by pytest.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+CHECKS = ",".join(
+    [
+        "not_a_server_error",
+        "status_code_conformance",
+        "content_type_conformance",
+        "response_schema_conformance",
+    ]
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def vendorportal(*args: str, env: dict[str, str]) -> str:
+    result = subprocess.run(  # noqa: S603 - our own command
+        [str(BIN / "vendorportal"), *args], env=env, capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        sys.stderr.write(result.stdout + result.stderr)
+        raise SystemExit(f"vendorportal {' '.join(args)} failed")
+    return result.stdout
+
+
+def main() -> int:
+    examples = os.environ.get("API_FUZZ_EXAMPLES", "100")
+    tmp = Path(tempfile.mkdtemp(prefix="vp-api-fuzz-"))
+    env = {
+        **os.environ,
+        "VENDORPORTAL_VAR_DIR": str(tmp),
+        "DATABASE_URL": f"sqlite:///{tmp / 'fuzz.sqlite3'}",
+        "DEBUG": "true",
+        "LOG_LEVEL": "WARNING",
+        "API_RATE_LIMIT": "1000000/min",  # the fuzzer is not what the limit is for
+    }
+    port = free_port()
+    server = None
+    try:
+        vendorportal("migrate", "--no-input", "-v", "0", env=env)
+        vendorportal("demo", env=env)
+        tokens = {
+            "vendor token (ACME)": vendorportal(
+                "token", "create", "fuzz", "--vendor", "ACME", env=env
+            ).strip(),
+            "integration token": vendorportal(
+                "token", "create", "fuzz", "--integration", env=env
+            ).strip(),
+        }
+        log = (tmp / "server.log").open("wb")
+        server = subprocess.Popen(  # noqa: S603 - our own command
+            [str(BIN / "vendorportal"), "serve", "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(300):
+            try:
+                with urllib.request.urlopen(f"{base}/api/v1/openapi.json", timeout=2):  # noqa: S310
+                    break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise SystemExit("the server did not come up")
+        failures = []
+        for label, secret in tokens.items():
+            print(f"\n=== schemathesis, {label}: {examples} examples per operation ===", flush=True)
+            status = subprocess.run(  # noqa: S603 - our own tools
+                [
+                    str(BIN / "schemathesis"),
+                    "run",
+                    f"{base}/api/v1/openapi.json",
+                    "--header",
+                    f"Authorization: Bearer {secret}",
+                    "--checks",
+                    CHECKS,
+                    "--max-examples",
+                    examples,
+                    "--seed",
+                    "2026",
+                    "--workers",
+                    "1",
+                    "--phases",
+                    "examples,coverage,fuzzing",
+                    "--report-dir",
+                    str(tmp / "report"),
+                ],
+                env=env,
+                check=False,
+            ).returncode
+            if status != 0:
+                failures.append(label)
+        server_errors = (tmp / "server.log").read_text(errors="replace").count("Traceback")
+        print(f"\nserver log: {server_errors} traceback(s)")
+        if failures or server_errors:
+            print(f"API fuzzing FAILED for: {', '.join(failures) or 'server log'}", file=sys.stderr)
+            if server_errors:
+                print((tmp / "server.log").read_text(errors="replace")[-5000:], file=sys.stderr)
+            return 1
+        print("API fuzzing passed: 0 server errors, 0 schema violations.")
+        return 0
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=15)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
