@@ -382,6 +382,41 @@ def test_a_read_only_token_reads_but_never_writes(world, amos, vendor_a):  # noq
     assert not Comment.objects.filter(body="hello").exists()
 
 
+def test_a_replayed_post_with_the_same_idempotency_key_changes_nothing(as_amos, world):  # noqa: F811
+    number = world["order"].number
+    body = {"body": "Ships Friday"}
+    first = as_amos.post(f"/orders/{number}/comments", body, HTTP_IDEMPOTENCY_KEY="k-1")
+    events = Event.objects.count()
+    replay = as_amos.post(f"/orders/{number}/comments", body, HTTP_IDEMPOTENCY_KEY="k-1")
+    assert first.status_code == replay.status_code == 201
+    assert replay.data == first.data
+    assert Comment.objects.filter(body="Ships Friday").count() == 1
+    assert Event.objects.count() == events
+    other = as_amos.post(
+        f"/orders/{number}/comments", {"body": "Something else"}, HTTP_IDEMPOTENCY_KEY="k-1"
+    )
+    assert other.status_code == 409 and other.data["error"]["code"] == "idempotency_key_reused"
+    assert not Comment.objects.filter(body="Something else").exists()
+    # Without a key, or with a new one, the same body is a new comment.
+    as_amos.post(f"/orders/{number}/comments", body)
+    as_amos.post(f"/orders/{number}/comments", body, HTTP_IDEMPOTENCY_KEY="k-2")
+    assert Comment.objects.filter(body="Ships Friday").count() == 3
+
+
+def test_a_refused_post_is_not_remembered(as_amos, world):  # noqa: F811
+    order = world["order"]
+    order.refresh_from_db()
+    path = f"/orders/{order.number}/acknowledgements"
+    refused = as_amos.post(
+        path, {"revision": order.revision, "response": "rejected"}, HTTP_IDEMPOTENCY_KEY="ack-1"
+    )
+    assert refused.status_code == 400
+    fixed = {"revision": order.revision, "response": "rejected", "comment": "No capacity"}
+    assert as_amos.post(path, fixed, HTTP_IDEMPOTENCY_KEY="ack-2").status_code == 201
+    assert as_amos.post(path, fixed, HTTP_IDEMPOTENCY_KEY="ack-2").status_code == 201
+    assert Acknowledgement.objects.filter(order=order).count() == 1
+
+
 def test_the_rate_limit_answers_429_with_retry_after(world, amos, vendor_a, settings):  # noqa: F811
     from django.core.cache import cache
 

@@ -3,9 +3,10 @@
 Thin, like the screens' views: the access module decides what the token's login may see
 (404 for anything else), the services do every write with the screens' rules and
 messages, and each answer is built field by field from the schemas.
-"""
 
-from __future__ import annotations
+(No `from __future__ import annotations` here: django-ninja reads these signatures at
+import time, also through the `idempotent` wrapper, which lives in another module.)
+"""
 
 import datetime as dt
 from decimal import Decimal
@@ -13,11 +14,12 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.http import HttpRequest
-from ninja import Query, Router, Status
+from ninja import Header, Query, Router, Status
 
 from vendorportal.api import schemas as s
 from vendorportal.api.auth import caller
 from vendorportal.api.errors import COMMON_ERRORS, ErrorOut
+from vendorportal.api.idempotency import idempotent
 from vendorportal.api.paging import MAX_LIMIT, page
 from vendorportal.collaboration import services as collaboration
 from vendorportal.collaboration.models import Acknowledgement
@@ -37,6 +39,13 @@ router = Router(tags=["orders and deliveries"])
 READ_ERRORS = {**COMMON_ERRORS}
 ONE_ERRORS = {**COMMON_ERRORS, 404: ErrorOut}
 WRITE_ERRORS = {**COMMON_ERRORS, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}
+
+
+IDEMPOTENCY_HELP = (
+    "Any unique string (e.g. a UUID) to make a retry safe: the same request with the same "
+    "key gets the first answer again and changes nothing; the key with another request "
+    "is refused (409)."
+)
 
 
 def _limit(limit: int) -> int:
@@ -169,8 +178,14 @@ def get_order(request: HttpRequest, number: str) -> dict[str, Any]:
     response={201: s.AcknowledgementOut, **WRITE_ERRORS},
     summary="Acknowledge the current revision",
 )
+@idempotent
 def acknowledge(
-    request: HttpRequest, number: str, payload: s.AcknowledgementIn
+    request: HttpRequest,
+    number: str,
+    payload: s.AcknowledgementIn,
+    idempotency_key: str | None = Header(
+        None, alias="Idempotency-Key", description=IDEMPOTENCY_HELP
+    ),
 ) -> Status[dict[str, Any]]:
     """Answer the order's current revision. Answering an older one is refused with 409,
     naming the current revision; nothing is stored."""
@@ -200,7 +215,15 @@ def acknowledge(
     response={201: s.ProposalOut, **WRITE_ERRORS},
     summary="Propose a change",
 )
-def propose(request: HttpRequest, number: str, payload: s.ProposalIn) -> Status[dict[str, Any]]:
+@idempotent
+def propose(
+    request: HttpRequest,
+    number: str,
+    payload: s.ProposalIn,
+    idempotency_key: str | None = Header(
+        None, alias="Idempotency-Key", description=IDEMPOTENCY_HELP
+    ),
+) -> Status[dict[str, Any]]:
     """Propose a new due date or quantity for a delivery, or a new price for a line, with
     a reason. The order does not change until the buyer accepts."""
     with caller(request, write=True) as viewer:
@@ -244,7 +267,15 @@ def propose(request: HttpRequest, number: str, payload: s.ProposalIn) -> Status[
     response={201: s.CommentOut, **WRITE_ERRORS},
     summary="Comment on an order or a line",
 )
-def comment(request: HttpRequest, number: str, payload: s.CommentIn) -> Status[dict[str, Any]]:
+@idempotent
+def comment(
+    request: HttpRequest,
+    number: str,
+    payload: s.CommentIn,
+    idempotency_key: str | None = Header(
+        None, alias="Idempotency-Key", description=IDEMPOTENCY_HELP
+    ),
+) -> Status[dict[str, Any]]:
     with caller(request, write=True) as viewer:
         order = access.order_or_404(viewer, number)
         line: Line | None = None

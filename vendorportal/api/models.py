@@ -62,3 +62,27 @@ class ApiToken(models.Model):
     @property
     def active(self) -> bool:
         return self.revoked_at is None
+
+
+class IdempotentAnswer(models.Model):
+    """The first successful answer to a POST sent with an `Idempotency-Key`, per token.
+
+    A replay of the same request (same method, path and body) with the same key gets this
+    answer again and changes nothing; the same key with another request is refused.
+    Refusals are not kept: they changed nothing, so a retry is simply evaluated again.
+    """
+
+    token = models.ForeignKey(ApiToken, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of method, path and body.")
+    status = models.PositiveSmallIntegerField()
+    body = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["token", "key"], name="idempotency_key_per_token")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.status})"

@@ -1,0 +1,80 @@
+"""`Idempotency-Key` on every POST: a retried request is answered, not done twice.
+
+The first successful answer is stored with the key in the same transaction as the change
+itself, so either both exist or neither: a client that lost the answer to a network error
+retries with the same key and gets the original answer, and nothing happens twice. The
+same key with a different request (method, path or body) is refused with 409.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from ninja import Status
+
+from vendorportal.api.auth import token_of
+from vendorportal.api.errors import ApiRefusal
+from vendorportal.api.models import IdempotentAnswer
+
+HEADER = "Idempotency-Key"
+MAX_KEY = 255
+
+
+def _fingerprint(request: HttpRequest) -> str:
+    digest = hashlib.sha256()
+    for part in (request.method or "", request.path, request.body):
+        digest.update(part if isinstance(part, bytes) else part.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _replay(answer: IdempotentAnswer, fingerprint: str, key: str) -> Status[Any]:
+    if answer.fingerprint != fingerprint:
+        raise ApiRefusal(
+            409,
+            "idempotency_key_reused",
+            f"{HEADER} {key!r} was already used for a different request.",
+            field=HEADER,
+        )
+    return Status(answer.status, answer.body)
+
+
+def idempotent(view: Callable[..., Status[Any]]) -> Callable[..., Status[Any]]:
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Status[Any]:
+        key = request.headers.get(HEADER)
+        if key is None:
+            return view(request, *args, **kwargs)
+        if not key.strip() or len(key) > MAX_KEY:
+            raise ApiRefusal(422, "invalid", f"{HEADER}: 1 to {MAX_KEY} characters.", field=HEADER)
+        token, fingerprint = token_of(request), _fingerprint(request)
+        stored = IdempotentAnswer.objects.filter(token=token, key=key).first()
+        if stored is not None:
+            return _replay(stored, fingerprint, key)
+        try:
+            with transaction.atomic():
+                result = view(request, *args, **kwargs)
+                body = json.loads(json.dumps(result.value, cls=DjangoJSONEncoder))
+                IdempotentAnswer.objects.create(
+                    token=token,
+                    key=key,
+                    fingerprint=fingerprint,
+                    status=result.status_code,
+                    body=body,
+                )
+        except IntegrityError:
+            # The same key, sent twice at once: the other one won; answer as it did.
+            stored = IdempotentAnswer.objects.filter(token=token, key=key).first()
+            if stored is None:
+                raise
+            return _replay(stored, fingerprint, key)
+        return result
+
+    return wrapper
