@@ -194,6 +194,58 @@ def test_token_command_creates_lists_and_revokes(world, alice, capsys):  # noqa:
     assert Api(secret).get("/orders").status_code == 401
 
 
+class TestTokensPage:
+    """The vendor admin's API tokens page, /portal/api-tokens/."""
+
+    def test_a_vendor_admin_makes_a_token_sees_it_once_and_revokes_it(
+        self,
+        client,
+        world,
+        alice,
+        amos,  # noqa: F811
+    ):
+        client.force_login(alice)
+        page = client.get("/portal/api-tokens/")
+        assert page.status_code == 200 and "No API tokens yet" in page.content.decode()
+        made = client.post(
+            "/portal/api-tokens/new",
+            {"name": "Our ERP", "user": str(amos.public_id), "read_only": "on"},
+        )
+        body = made.content.decode()
+        secret = re.search(r"(vpt_[A-Za-z0-9_-]{43})", body).group(1)
+        token = ApiToken.objects.get(name="Our ERP")
+        assert token.user == amos and token.read_only and token.created_by == alice
+        assert Api(secret).get("/orders").status_code == 200
+        again = client.get("/portal/api-tokens/").content.decode()
+        assert secret not in again and token.prefix in again
+        client.post(f"/portal/api-tokens/{token.pk}/revoke")
+        assert Api(secret).get("/orders").status_code == 401
+
+    def test_errors_show_beside_the_field(self, client, world, alice):  # noqa: F811
+        client.force_login(alice)
+        answer = client.post("/portal/api-tokens/new", {"name": "", "user": str(alice.public_id)})
+        assert answer.status_code == 400
+        assert "This field is required" in answer.content.decode()
+        assert not ApiToken.objects.exists()
+
+    def test_only_the_vendors_own_admins(self, client, world, alice, amos, bob, vendor_b):  # noqa: F811
+        token, _ = tokens.token_create(name="A's", vendor=world["order"].vendor, user=alice)
+        b_admin = UserFactory(email="boss@bolt.example", role=Role.VENDOR_ADMIN, vendor=vendor_b)
+        client.force_login(b_admin)
+        listing = client.get("/portal/api-tokens/").content.decode()
+        assert "A&#x27;s" not in listing and token.prefix not in listing
+        assert client.post(f"/portal/api-tokens/{token.pk}/revoke").status_code == 404
+        # B's admin cannot make a token acting as one of A's logins.
+        made = client.post("/portal/api-tokens/new", {"name": "x", "user": str(alice.public_id)})
+        assert made.status_code == 400 and not ApiToken.objects.filter(name="x").exists()
+        token.refresh_from_db()
+        assert token.revoked_at is None
+        for user in (amos, bob):  # not admins
+            client.force_login(user)
+            assert client.get("/portal/api-tokens/").status_code == 404
+            assert client.post(f"/portal/api-tokens/{token.pk}/revoke").status_code == 404
+
+
 # --- reading ------------------------------------------------------------------------------
 
 

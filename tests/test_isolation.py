@@ -294,6 +294,10 @@ def test_every_portal_url_is_covered_here():
         # The live stream: tests/test_live.py (each vendor receives only its own events,
         # never internal ones; the wrong side gets 404, anonymous 403).
         "events",
+        # The vendor admin's API tokens: tests/test_api.py (TestTokensPage).
+        "api-tokens",
+        "api-token-create",
+        "api-token-revoke",
         # The vendor admin's team pages: their ownership tests are in test_accounts.py
         # (TestTeamPage: another vendor's login or invitation, a non-admin, a buyer).
         "team:members",

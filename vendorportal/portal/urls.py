@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.urls import include, path
 
+from vendorportal.api import views as api_views
 from vendorportal.events import stream
 from vendorportal.portal import views
 from vendorportal.web import views as shared
@@ -41,4 +42,7 @@ urlpatterns = [
     path("invoices/<str:pk>/", side(shared.invoice_detail), name="invoice-detail"),
     path("team/", include("vendorportal.accounts.urls")),
     path("events", stream.portal_events, name="events"),
+    path("api-tokens/", api_views.token_list, name="api-tokens"),
+    path("api-tokens/new", api_views.token_create, name="api-token-create"),
+    path("api-tokens/<str:pk>/revoke", api_views.token_revoke, name="api-token-revoke"),
 ]
