@@ -99,17 +99,17 @@ def admin_buyer(db):
 
 
 @pytest.fixture
-def as_amos(world, amos, vendor_a):  # noqa: F811
+def as_amos(world, amos, vendor_a):
     return Api(token_for(amos, vendor=vendor_a))
 
 
 @pytest.fixture
-def as_bob(world, bob, vendor_b):  # noqa: F811
+def as_bob(world, bob, vendor_b):
     return Api(token_for(bob, vendor=vendor_b))
 
 
 @pytest.fixture
-def as_erp(world, admin_buyer):  # noqa: F811
+def as_erp(world, admin_buyer):
     return Api(token_for(admin_buyer))
 
 
@@ -139,7 +139,7 @@ def test_tokens_are_random_shown_once_and_stored_hashed(amos, vendor_a):
     assert stored.token_hash == tokens.hash_token(secret) and secret.startswith(stored.prefix)
 
 
-def test_no_token_a_bad_token_and_a_revoked_token_are_401(world, amos, vendor_a):  # noqa: F811
+def test_no_token_a_bad_token_and_a_revoked_token_are_401(world, amos, vendor_a):
     assert Api(None).get("/orders").status_code == 401
     assert Api("vpt_not-a-token").get("/orders").data["error"]["code"] == "unauthenticated"
     token, secret = tokens.token_create(name="x", vendor=vendor_a, user=amos)
@@ -148,7 +148,7 @@ def test_no_token_a_bad_token_and_a_revoked_token_are_401(world, amos, vendor_a)
     assert Api(secret).get("/orders").status_code == 401
 
 
-def test_a_deactivated_login_stops_its_tokens(world, amos, vendor_a):  # noqa: F811
+def test_a_deactivated_login_stops_its_tokens(world, amos, vendor_a):
     secret = token_for(amos, vendor=vendor_a)
     amos.is_active = False
     amos.save()
@@ -161,7 +161,7 @@ def test_last_use_is_kept(as_amos, amos):
     assert ApiToken.objects.get(user=amos).last_used_at is not None
 
 
-def test_cookies_are_ignored(world, amos, bob, vendor_b):  # noqa: F811
+def test_cookies_are_ignored(world, amos, bob, vendor_b):
     browser = Client()
     browser.force_login(amos)
     assert Api(None, browser).get("/orders").status_code == 401
@@ -181,7 +181,7 @@ def test_only_a_vendor_admin_or_an_administrator_makes_tokens(amos, alice, vendo
         tokens.token_create(name="x", vendor=vendor_a, user=bob, by=alice)
 
 
-def test_token_command_creates_lists_and_revokes(world, alice, capsys):  # noqa: F811
+def test_token_command_creates_lists_and_revokes(world, alice, capsys):
     call_command("token", "create", "Supplier ERP", "--vendor", "ACME", "--read-only")
     secret = capsys.readouterr().out.strip()
     token = ApiToken.objects.get(name="Supplier ERP")
@@ -202,7 +202,7 @@ class TestTokensPage:
         client,
         world,
         alice,
-        amos,  # noqa: F811
+        amos,
     ):
         client.force_login(alice)
         page = client.get("/portal/api-tokens/")
@@ -221,14 +221,14 @@ class TestTokensPage:
         client.post(f"/portal/api-tokens/{token.pk}/revoke")
         assert Api(secret).get("/orders").status_code == 401
 
-    def test_errors_show_beside_the_field(self, client, world, alice):  # noqa: F811
+    def test_errors_show_beside_the_field(self, client, world, alice):
         client.force_login(alice)
         answer = client.post("/portal/api-tokens/new", {"name": "", "user": str(alice.public_id)})
         assert answer.status_code == 400
         assert "This field is required" in answer.content.decode()
         assert not ApiToken.objects.exists()
 
-    def test_only_the_vendors_own_admins(self, client, world, alice, amos, bob, vendor_b):  # noqa: F811
+    def test_only_the_vendors_own_admins(self, client, world, alice, amos, bob, vendor_b):
         token, _ = tokens.token_create(name="A's", vendor=world["order"].vendor, user=alice)
         b_admin = UserFactory(email="boss@bolt.example", role=Role.VENDOR_ADMIN, vendor=vendor_b)
         client.force_login(b_admin)
@@ -260,7 +260,7 @@ def test_the_integration_token_sees_every_vendor(as_erp):
     assert {"PO-A-100", "PO-A-200", "PO-B-777", "PO-A-DRAFT"} <= numbers
 
 
-def test_order_filters_and_cursor_pages(as_amos, world):  # noqa: F811
+def test_order_filters_and_cursor_pages(as_amos, world):
     assert {o["number"] for o in as_amos.get("/orders?status=issued").data["items"]} == {
         "PO-A-100",
         "PO-A-200",
@@ -276,7 +276,7 @@ def test_order_filters_and_cursor_pages(as_amos, world):  # noqa: F811
     assert bad.status_code == 422 and "cursor" in bad.data["error"]["message"]
 
 
-def test_an_order_has_its_lines_deliveries_and_revisions(as_amos, world):  # noqa: F811
+def test_an_order_has_its_lines_deliveries_and_revisions(as_amos, world):
     order = as_amos.get("/orders/PO-A-100").data
     assert order["notes_to_vendor"] == "Please label every box"
     assert [line["line_number"] for line in order["lines"]] == [10, 20]
@@ -313,7 +313,7 @@ def test_no_internal_field_or_other_vendor_reaches_a_vendor_token(as_amos):
         assert sentinel not in text, sentinel
 
 
-def test_open_deliveries_receipts_invoices_and_events(as_amos, as_bob, world):  # noqa: F811
+def test_open_deliveries_receipts_invoices_and_events(as_amos, as_bob, world):
     deliveries = as_amos.get("/deliveries").data["items"]
     assert {d["order_number"] for d in deliveries} == {"PO-A-100", "PO-A-200"}
     assert all(Decimal(d["open_quantity"]) > 0 for d in deliveries)
@@ -339,7 +339,7 @@ def test_open_deliveries_receipts_invoices_and_events(as_amos, as_bob, world):  
 # --- writing ------------------------------------------------------------------------------
 
 
-def test_acknowledging_the_current_revision_once(as_amos, world):  # noqa: F811
+def test_acknowledging_the_current_revision_once(as_amos, world):
     order = world["order"]
     order.refresh_from_db()
     answer = as_amos.post(
@@ -365,7 +365,7 @@ def test_acknowledging_the_current_revision_once(as_amos, world):  # noqa: F811
     assert rejected_without_reason.data["error"]["details"] == {"field": "comment"}
 
 
-def test_a_stale_acknowledgement_is_409_naming_the_current_revision(as_amos, world, buyer):  # noqa: F811
+def test_a_stale_acknowledgement_is_409_naming_the_current_revision(as_amos, world, buyer):
     from vendorportal.purchasing import services
 
     order = world["blanket"]
@@ -384,7 +384,7 @@ def test_a_stale_acknowledgement_is_409_naming_the_current_revision(as_amos, wor
     assert not Acknowledgement.objects.filter(order=order).exists()
 
 
-def test_propose_and_comment_with_the_screens_rules(as_amos, world):  # noqa: F811
+def test_propose_and_comment_with_the_screens_rules(as_amos, world):
     order = world["order"]
     proposal = as_amos.post(
         f"/orders/{order.number}/proposals",
@@ -409,7 +409,7 @@ def test_propose_and_comment_with_the_screens_rules(as_amos, world):  # noqa: F8
     assert invalid.status_code == 422 and invalid.data["error"]["details"]["problems"]
 
 
-def test_every_write_to_another_vendors_order_is_404_and_changes_nothing(as_bob, world):  # noqa: F811
+def test_every_write_to_another_vendors_order_is_404_and_changes_nothing(as_bob, world):
     number = world["order"].number
     before = (Comment.objects.count(), ChangeProposal.objects.count(), Event.objects.count())
     for path, body in [
@@ -426,7 +426,7 @@ def test_every_write_to_another_vendors_order_is_404_and_changes_nothing(as_bob,
     ) == before
 
 
-def test_a_read_only_token_reads_but_never_writes(world, amos, vendor_a):  # noqa: F811
+def test_a_read_only_token_reads_but_never_writes(world, amos, vendor_a):
     api = Api(token_for(amos, vendor=vendor_a, read_only=True))
     assert api.get("/orders").status_code == 200
     answer = api.post(f"/orders/{world['order'].number}/comments", {"body": "hello"})
@@ -434,7 +434,7 @@ def test_a_read_only_token_reads_but_never_writes(world, amos, vendor_a):  # noq
     assert not Comment.objects.filter(body="hello").exists()
 
 
-def test_a_replayed_post_with_the_same_idempotency_key_changes_nothing(as_amos, world):  # noqa: F811
+def test_a_replayed_post_with_the_same_idempotency_key_changes_nothing(as_amos, world):
     number = world["order"].number
     body = {"body": "Ships Friday"}
     first = as_amos.post(f"/orders/{number}/comments", body, HTTP_IDEMPOTENCY_KEY="k-1")
@@ -455,7 +455,7 @@ def test_a_replayed_post_with_the_same_idempotency_key_changes_nothing(as_amos, 
     assert Comment.objects.filter(body="Ships Friday").count() == 3
 
 
-def test_a_refused_post_is_not_remembered(as_amos, world):  # noqa: F811
+def test_a_refused_post_is_not_remembered(as_amos, world):
     order = world["order"]
     order.refresh_from_db()
     path = f"/orders/{order.number}/acknowledgements"
@@ -469,7 +469,7 @@ def test_a_refused_post_is_not_remembered(as_amos, world):  # noqa: F811
     assert Acknowledgement.objects.filter(order=order).count() == 1
 
 
-def test_the_rate_limit_answers_429_with_retry_after(world, amos, vendor_a, settings):  # noqa: F811
+def test_the_rate_limit_answers_429_with_retry_after(world, amos, vendor_a, settings):
     from django.core.cache import cache
 
     cache.clear()
@@ -489,3 +489,29 @@ def test_every_operation_in_the_schema_was_exercised():
         for method in methods
     }
     assert operations - EXERCISED == set()
+
+
+def test_an_administrator_makes_an_integration_token_in_the_back_office(
+    client,
+    world,
+    admin_buyer,
+):
+    admin_buyer.is_superuser = True
+    admin_buyer.save()
+    client.force_login(admin_buyer)
+    assert client.get("/admin/api/apitoken/add/").status_code == 200
+    made = client.post(
+        "/admin/api/apitoken/add/", {"name": "ERP sync", "user": admin_buyer.pk, "vendor": ""}
+    )
+    secret = re.search(r"(vpt_[A-Za-z0-9_-]{43})", made.content.decode()).group(1)
+    token = ApiToken.objects.get(name="ERP sync")
+    assert token.integration and token.created_by == admin_buyer
+    numbers = {o["number"] for o in Api(secret).get("/orders?limit=200").data["items"]}
+    assert "PO-B-777" in numbers and "PO-A-100" in numbers
+    listing = client.get("/admin/api/apitoken/").content.decode()
+    assert token.prefix in listing and secret not in listing
+    client.post(
+        "/admin/api/apitoken/",
+        {"action": "revoke_tokens", "_selected_action": [token.pk]},
+    )
+    assert Api(secret).get("/orders").status_code == 401
