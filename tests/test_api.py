@@ -482,15 +482,6 @@ def test_the_rate_limit_answers_429_with_retry_after(world, amos, vendor_a, sett
     cache.clear()
 
 
-def test_every_operation_in_the_schema_was_exercised():
-    operations = {
-        (method.upper(), template)
-        for template, methods in schema()["paths"].items()
-        for method in methods
-    }
-    assert operations - EXERCISED == set()
-
-
 def test_an_administrator_makes_an_integration_token_in_the_back_office(
     client,
     world,
@@ -515,3 +506,76 @@ def test_an_administrator_makes_an_integration_token_in_the_back_office(
         {"action": "revoke_tokens", "_selected_action": [token.pk]},
     )
     assert Api(secret).get("/orders").status_code == 401
+
+
+# --- sync (integration tokens) ------------------------------------------------------------
+
+
+def test_sync_takes_integration_tokens_only(as_amos):
+    answer = as_amos.post("/sync/vendors", {"external_id": "V1", "code": "X", "name": "X"})
+    assert answer.status_code == 403 and answer.data["error"]["code"] == "forbidden"
+
+
+def test_a_vendor_upsert_creates_updates_and_then_changes_nothing(as_erp):
+    from vendorportal.purchasing.models import Vendor
+
+    record = {"external_id": "ERP-V-9", "code": "NEWCO", "name": "New Co", "phone": "555"}
+    assert as_erp.post("/sync/vendors", record).data["result"] == "created"
+    vendor = Vendor.objects.get(external_id="ERP-V-9")
+    stamp, events = vendor.updated_at, Event.objects.filter(vendor=vendor).count()
+    assert as_erp.post("/sync/vendors", record).data["result"] == "unchanged"
+    vendor.refresh_from_db()
+    assert vendor.updated_at == stamp and Event.objects.filter(vendor=vendor).count() == events
+    changed = as_erp.post("/sync/vendors", {**record, "name": "New Co Ltd"})
+    assert changed.data["result"] == "updated"
+    assert Vendor.objects.get(external_id="ERP-V-9").name == "New Co Ltd"
+    event = Event.objects.filter(vendor=vendor).latest("id")
+    assert event.internal and event.kind == "vendor.updated" and "name" in event.summary
+    taken = as_erp.post("/sync/vendors", {**record, "external_id": "ERP-V-10"})
+    assert taken.status_code == 409 and taken.data["error"]["details"] == {"field": "code"}
+    assert not Vendor.objects.filter(external_id="ERP-V-10").exists()
+
+
+def test_a_batch_answers_per_record_and_a_bad_record_leaves_nothing(as_erp):
+    from vendorportal.purchasing.models import Item
+
+    records = [
+        {
+            "external_id": "I-1",
+            "part_number": "P-1",
+            "description": "Bolt",
+            "standard_cost": "0.12",
+        },
+        {"external_id": "I-2", "part_number": "P-1", "description": "Clash"},
+        {"external_id": "I-3", "part_number": "P-3", "description": "Nut", "unit_of_measure": "PC"},
+    ]
+    first = as_erp.post("/sync/items/batch", {"records": records}).data
+    assert (first["created"], first["errors"]) == (2, 1)
+    error = first["results"][1]
+    assert error["result"] == "error" and error["error"]["details"] == {"field": "part_number"}
+    assert not Item.objects.filter(external_id="I-2").exists()
+    again = as_erp.post("/sync/items/batch", {"records": [records[0], records[2]]}).data
+    assert (again["unchanged"], again["created"], again["updated"]) == (2, 0, 0)
+    one = as_erp.post("/sync/items", {**records[2], "description": "Hex nut"})
+    assert one.data == {"external_id": "I-3", "result": "updated"}
+    assert Item.objects.get(external_id="I-3").description == "Hex nut"
+
+
+def test_a_vendor_batch_with_an_idempotency_key_is_done_once(as_erp):
+    from vendorportal.purchasing.models import Vendor
+
+    body = {"records": [{"external_id": "B-1", "code": "B1", "name": "One"}]}
+    first = as_erp.post("/sync/vendors/batch", body, HTTP_IDEMPOTENCY_KEY="nightly-1")
+    replay = as_erp.post("/sync/vendors/batch", body, HTTP_IDEMPOTENCY_KEY="nightly-1")
+    assert first.data == replay.data and first.data["created"] == 1
+    assert Vendor.objects.filter(external_id="B-1").count() == 1
+
+
+# Keep last: the calls of every test above are what it counts.
+def test_every_operation_in_the_schema_was_exercised():
+    operations = {
+        (method.upper(), template)
+        for template, methods in schema()["paths"].items()
+        for method in methods
+    }
+    assert operations - EXERCISED == set()

@@ -8,6 +8,7 @@ from ninja import NinjaAPI
 from vendorportal.api import errors
 from vendorportal.api.auth import TokenAuth, TokenRateThrottle
 from vendorportal.api.endpoints import router
+from vendorportal.api.sync import router as sync_router
 
 api = NinjaAPI(
     title="Vendor Portal API",
@@ -28,3 +29,4 @@ api = NinjaAPI(
 )
 errors.install(api)
 api.add_router("/", router)
+api.add_router("/sync", sync_router)

@@ -1,0 +1,177 @@
+"""Integration endpoints (integration tokens only): the ERP keeps the portal's master data
+in step, one record or a batch at a time, idempotently by external id.
+
+A batch answers per record, each in its own transaction: a refused record is reported
+with its field and message and leaves nothing half-written, the others go through.
+"""
+
+from decimal import Decimal
+from typing import Any, Literal
+
+from django.http import HttpRequest
+from ninja import Field, Header, Router, Schema, Status
+
+from vendorportal.api.auth import caller, token_of
+from vendorportal.api.endpoints import IDEMPOTENCY_HELP
+from vendorportal.api.errors import COMMON_ERRORS, ApiRefusal, ErrorOut
+from vendorportal.api.idempotency import idempotent
+from vendorportal.errors import DomainError
+from vendorportal.purchasing import sync
+
+router = Router(tags=["sync (integration tokens)"])
+
+SYNC_ERRORS = {**COMMON_ERRORS, 400: ErrorOut, 403: ErrorOut, 409: ErrorOut}
+MAX_BATCH = 1000
+
+
+class VendorIn(Schema):
+    external_id: str = Field(min_length=1, max_length=100)
+    code: str = Field(min_length=1, max_length=32)
+    name: str = Field(min_length=1, max_length=200)
+    contact_name: str = Field("", max_length=200)
+    contact_email: str = Field("", max_length=254)
+    phone: str = Field("", max_length=50)
+    address: str = ""
+    active: bool = True
+
+
+class ItemIn(Schema):
+    external_id: str = Field(min_length=1, max_length=100)
+    part_number: str = Field(min_length=1, max_length=64)
+    description: str = Field(min_length=1, max_length=300)
+    unit_of_measure: str = Field("EA", min_length=1, max_length=16)
+    active: bool = True
+    standard_cost: Decimal | None = Field(None, ge=0, max_digits=16, decimal_places=4)
+
+
+class UpsertOut(Schema):
+    external_id: str
+    result: Literal["created", "updated", "unchanged"]
+
+
+class VendorBatchIn(Schema):
+    records: list[VendorIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class ItemBatchIn(Schema):
+    records: list[ItemIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class RecordResult(Schema):
+    index: int
+    external_id: str
+    result: Literal["created", "updated", "unchanged", "error"]
+    error: dict[str, Any] | None = Field(
+        None, description="For a refused record: {code, message, details}."
+    )
+
+
+class BatchOut(Schema):
+    created: int
+    updated: int
+    unchanged: int
+    errors: int
+    results: list[RecordResult]
+
+
+def _integration(request: HttpRequest) -> None:
+    if not token_of(request).integration:
+        raise ApiRefusal(403, "forbidden", "The sync endpoints take integration tokens only.")
+
+
+def _upsert_vendor(record: VendorIn, by: Any) -> str:
+    _, outcome = sync.vendor_upsert(record=sync.VendorRecord(**record.model_dump()), by=by)
+    return outcome
+
+
+def _upsert_item(record: ItemIn, by: Any) -> str:
+    _, outcome = sync.item_upsert(record=sync.ItemRecord(**record.model_dump()), by=by)
+    return outcome
+
+
+def _batch(request: HttpRequest, records: list[Any], upsert: Any) -> dict[str, Any]:
+    _integration(request)
+    with caller(request, write=True) as viewer:
+        results: list[dict[str, Any]] = []
+        for index, record in enumerate(records):
+            try:
+                outcome = upsert(record, viewer.user)
+            except DomainError as error:
+                details = {"field": error.field} if error.field else {}
+                results.append(
+                    {
+                        "index": index,
+                        "external_id": record.external_id,
+                        "result": "error",
+                        "error": {"code": error.code, "message": error.message, "details": details},
+                    }
+                )
+            else:
+                results.append(
+                    {"index": index, "external_id": record.external_id, "result": outcome}
+                )
+    counts = {
+        k: sum(1 for r in results if r["result"] == k) for k in ("created", "updated", "unchanged")
+    }
+    return {
+        **counts,
+        "errors": sum(1 for r in results if r["result"] == "error"),
+        "results": results,
+    }
+
+
+@router.post("/vendors", response={200: UpsertOut, **SYNC_ERRORS}, summary="Upsert a vendor")
+@idempotent
+def sync_vendor(
+    request: HttpRequest,
+    payload: VendorIn,
+    idempotency_key: str | None = Header(
+        None, alias="Idempotency-Key", description=IDEMPOTENCY_HELP
+    ),
+) -> Status[dict[str, Any]]:
+    """Create or update the vendor with this external id; an identical record changes
+    nothing and answers "unchanged"."""
+    _integration(request)
+    with caller(request, write=True) as viewer:
+        outcome = _upsert_vendor(payload, viewer.user)
+    return Status(200, {"external_id": payload.external_id, "result": outcome})
+
+
+@router.post("/vendors/batch", response={200: BatchOut, **SYNC_ERRORS}, summary="Upsert vendors")
+@idempotent
+def sync_vendors(
+    request: HttpRequest,
+    payload: VendorBatchIn,
+    idempotency_key: str | None = Header(
+        None, alias="Idempotency-Key", description=IDEMPOTENCY_HELP
+    ),
+) -> Status[dict[str, Any]]:
+    """Up to 1,000 vendors; the answer reports each record (refused ones with why)."""
+    return Status(200, _batch(request, payload.records, _upsert_vendor))
+
+
+@router.post("/items", response={200: UpsertOut, **SYNC_ERRORS}, summary="Upsert an item")
+@idempotent
+def sync_item(
+    request: HttpRequest,
+    payload: ItemIn,
+    idempotency_key: str | None = Header(
+        None, alias="Idempotency-Key", description=IDEMPOTENCY_HELP
+    ),
+) -> Status[dict[str, Any]]:
+    _integration(request)
+    with caller(request, write=True) as viewer:
+        outcome = _upsert_item(payload, viewer.user)
+    return Status(200, {"external_id": payload.external_id, "result": outcome})
+
+
+@router.post("/items/batch", response={200: BatchOut, **SYNC_ERRORS}, summary="Upsert items")
+@idempotent
+def sync_items(
+    request: HttpRequest,
+    payload: ItemBatchIn,
+    idempotency_key: str | None = Header(
+        None, alias="Idempotency-Key", description=IDEMPOTENCY_HELP
+    ),
+) -> Status[dict[str, Any]]:
+    return Status(200, _batch(request, payload.records, _upsert_item))
