@@ -571,6 +571,117 @@ def test_a_vendor_batch_with_an_idempotency_key_is_done_once(as_erp):
     assert Vendor.objects.filter(external_id="B-1").count() == 1
 
 
+def erp_order(**changes):
+    order = {
+        "external_id": "ERP-PO-1",
+        "number": "PO-ERP-1",
+        "vendor_external_id": "ERP-V-A",
+        "payment_terms": "Net 30",
+        "lines": [
+            {
+                "line_number": 10,
+                "item_external_id": "ERP-I-1",
+                "quantity": "100",
+                "unit_price": "2.50",
+                "deliveries": [
+                    {"delivery_number": 1, "quantity": "60", "due_date": "2027-01-10"},
+                    {"delivery_number": 2, "quantity": "40", "due_date": "2027-02-10"},
+                ],
+            }
+        ],
+    }
+    order.update(changes)
+    return order
+
+
+@pytest.fixture
+def erp_master_data(as_erp, world):
+    vendor = world["order"].vendor
+    vendor.external_id = "ERP-V-A"
+    vendor.save()
+    as_erp.post(
+        "/sync/items", {"external_id": "ERP-I-1", "part_number": "ERP-P-1", "description": "Pin"}
+    )
+
+
+def test_an_order_upsert_creates_then_revises_by_diff_then_changes_nothing(
+    as_erp, as_amos, erp_master_data
+):
+    from vendorportal.purchasing.models import PurchaseOrder, Revision
+
+    assert as_erp.post("/sync/orders", erp_order()).data["result"] == "created"
+    order = PurchaseOrder.objects.get(external_id="ERP-PO-1")
+    assert order.status == "issued" and order.revision == 1
+    assert [d.quantity for d in order.deliveries.order_by("delivery_number")] == [60, 40]
+    # The supplier sees it at once, through its own token.
+    assert as_amos.get("/orders/PO-ERP-1").data["revision"] == 1
+
+    events, revisions = Event.objects.count(), Revision.objects.count()
+    assert as_erp.post("/sync/orders", erp_order()).data["result"] == "unchanged"
+    assert (Event.objects.count(), Revision.objects.count()) == (events, revisions)
+
+    moved = erp_order()
+    moved["lines"][0]["deliveries"][1]["due_date"] = "2027-02-24"
+    moved["lines"][0]["unit_price"] = "2.45"
+    assert as_erp.post("/sync/orders", moved).data["result"] == "updated"
+    order.refresh_from_db()
+    assert order.revision == 2
+    changes = as_amos.get("/orders/PO-ERP-1").data["revisions"][0]["changes"]
+    assert any("due date" in c and "24 Feb 2027" in c for c in changes), changes
+    assert any("unit price" in c and "2.45" in c for c in changes), changes
+    assert len(changes) == 2
+    assert as_erp.post("/sync/orders", moved).data["result"] == "unchanged"
+    order.refresh_from_db()
+    assert order.revision == 2
+
+
+def test_an_order_upsert_adds_and_cancels_lines_and_refuses_what_cannot_change(
+    as_erp, erp_master_data
+):
+    from vendorportal.purchasing.models import PurchaseOrder
+
+    as_erp.post("/sync/orders", erp_order())
+    grown = erp_order()
+    grown["lines"].append(
+        {
+            "line_number": 20,
+            "description": "Washer",
+            "quantity": "5",
+            "unit_price": "1",
+            "deliveries": [{"delivery_number": 1, "quantity": "5", "due_date": "2027-01-20"}],
+        }
+    )
+    assert as_erp.post("/sync/orders", grown).data["result"] == "updated"
+    order = PurchaseOrder.objects.get(external_id="ERP-PO-1")
+    assert order.lines.count() == 2 and order.revision == 2
+    assert as_erp.post("/sync/orders", erp_order()).data["result"] == "updated"
+    assert order.lines.get(line_number=20).status == "cancelled"
+    bad_sum = erp_order()
+    bad_sum["lines"][0]["quantity"] = "99"
+    refused = as_erp.post("/sync/orders", bad_sum)
+    assert refused.status_code == 400
+    assert refused.data["error"]["details"] == {"field": "lines.0.quantity"}
+    renumbered = as_erp.post("/sync/orders", erp_order(number="PO-OTHER"))
+    assert renumbered.status_code == 409
+    unknown = as_erp.post("/sync/orders", erp_order(external_id="X", vendor_external_id="NOPE"))
+    assert unknown.status_code == 400
+    assert unknown.data["error"]["details"] == {"field": "vendor_external_id"}
+    order.refresh_from_db()
+    assert order.revision == 3 and order.number == "PO-ERP-1"
+
+
+def test_an_order_batch_reports_each_record(as_erp, erp_master_data):
+    records = [
+        erp_order(),
+        erp_order(external_id="ERP-PO-2", number="PO-ERP-2", vendor_external_id="NOPE"),
+        erp_order(external_id="ERP-PO-3", number="PO-ERP-3", status="draft"),
+    ]
+    answer = as_erp.post("/sync/orders/batch", {"records": records}).data
+    assert [r["result"] for r in answer["results"]] == ["created", "error", "created"]
+    again = as_erp.post("/sync/orders/batch", {"records": [records[0], records[2]]}).data
+    assert again["unchanged"] == 2
+
+
 # Keep last: the calls of every test above are what it counts.
 def test_every_operation_in_the_schema_was_exercised():
     operations = {

@@ -5,6 +5,7 @@ A batch answers per record, each in its own transaction: a refused record is rep
 with its field and message and leaves nothing half-written, the others go through.
 """
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -42,6 +43,53 @@ class ItemIn(Schema):
     unit_of_measure: str = Field("EA", min_length=1, max_length=16)
     active: bool = True
     standard_cost: Decimal | None = Field(None, ge=0, max_digits=16, decimal_places=4)
+
+
+class DeliveryIn(Schema):
+    delivery_number: int = Field(ge=1)
+    quantity: Decimal = Field(gt=0, max_digits=16, decimal_places=4)
+    due_date: dt.date
+
+
+class LineIn(Schema):
+    line_number: int = Field(ge=1)
+    quantity: Decimal = Field(
+        gt=0,
+        max_digits=16,
+        decimal_places=4,
+        description="A standard line's deliveries add up to it; a blanket line's commitment.",
+    )
+    unit_price: Decimal = Field(ge=0, max_digits=16, decimal_places=4)
+    item_external_id: str | None = Field(None, max_length=100)
+    description: str = Field("", max_length=300)
+    vendor_part_number: str = Field("", max_length=64)
+    unit_of_measure: str = Field("", max_length=16)
+    internal_notes: str = ""
+    deliveries: list[DeliveryIn] = Field(
+        default_factory=list, description="The schedule (a blanket line's releases)."
+    )
+
+
+class OrderIn(Schema):
+    external_id: str = Field(min_length=1, max_length=100)
+    number: str = Field(min_length=1, max_length=32)
+    vendor_external_id: str = Field(min_length=1, max_length=100)
+    kind: Literal["standard", "blanket"] = "standard"
+    status: Literal["draft", "issued"] = "issued"
+    order_date: dt.date | None = None
+    currency: str = Field("USD", min_length=3, max_length=3)
+    payment_terms: str = Field("", max_length=100)
+    incoterms: str = Field("", max_length=50)
+    ship_to: str = ""
+    notes_to_vendor: str = ""
+    internal_notes: str = ""
+    valid_from: dt.date | None = None
+    valid_to: dt.date | None = None
+    lines: list[LineIn] = Field(min_length=1, max_length=1000)
+
+
+class OrderBatchIn(Schema):
+    records: list[OrderIn] = Field(min_length=1, max_length=MAX_BATCH)
 
 
 class UpsertOut(Schema):
@@ -86,6 +134,23 @@ def _upsert_vendor(record: VendorIn, by: Any) -> str:
 
 def _upsert_item(record: ItemIn, by: Any) -> str:
     _, outcome = sync.item_upsert(record=sync.ItemRecord(**record.model_dump()), by=by)
+    return outcome
+
+
+def _order_record(record: OrderIn) -> sync.OrderRecord:
+    data = record.model_dump()
+    lines = tuple(
+        sync.LineRecord(
+            **{k: v for k, v in line.items() if k != "deliveries"},
+            deliveries=tuple(sync.DeliveryRecord(**d) for d in line["deliveries"]),
+        )
+        for line in data.pop("lines")
+    )
+    return sync.OrderRecord(**data, lines=lines)
+
+
+def _upsert_order(record: OrderIn, by: Any) -> str:
+    _, outcome = sync.order_upsert(record=_order_record(record), by=by)
     return outcome
 
 
@@ -175,3 +240,35 @@ def sync_items(
     ),
 ) -> Status[dict[str, Any]]:
     return Status(200, _batch(request, payload.records, _upsert_item))
+
+
+@router.post("/orders", response={200: UpsertOut, **SYNC_ERRORS}, summary="Upsert an order")
+@idempotent
+def sync_order(
+    request: HttpRequest,
+    payload: OrderIn,
+    idempotency_key: str | None = Header(
+        None, alias="Idempotency-Key", description=IDEMPOTENCY_HELP
+    ),
+) -> Status[dict[str, Any]]:
+    """Create the order with this external id (issued unless `status` is "draft"), or make
+    it agree with the record: an issued order gets one new revision whose change list is
+    the difference, so the supplier sees exactly what changed. An identical record changes
+    nothing (no revision, no event)."""
+    _integration(request)
+    with caller(request, write=True) as viewer:
+        outcome = _upsert_order(payload, viewer.user)
+    return Status(200, {"external_id": payload.external_id, "result": outcome})
+
+
+@router.post("/orders/batch", response={200: BatchOut, **SYNC_ERRORS}, summary="Upsert orders")
+@idempotent
+def sync_orders(
+    request: HttpRequest,
+    payload: OrderBatchIn,
+    idempotency_key: str | None = Header(
+        None, alias="Idempotency-Key", description=IDEMPOTENCY_HELP
+    ),
+) -> Status[dict[str, Any]]:
+    """Up to 1,000 orders; each is upserted in its own transaction and reported."""
+    return Status(200, _batch(request, payload.records, _upsert_order))
