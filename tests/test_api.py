@@ -682,6 +682,52 @@ def test_an_order_batch_reports_each_record(as_erp, erp_master_data):
     assert again["unchanged"] == 2
 
 
+def test_receipts_invoices_and_payments_are_recorded_once(as_erp, as_amos, erp_master_data):
+    from vendorportal.purchasing.models import Invoice, Payment, Receipt
+
+    as_erp.post("/sync/orders", erp_order())
+    receipt = {
+        "external_id": "GR-1",
+        "order_external_id": "ERP-PO-1",
+        "packing_slip": "PS-77",
+        "lines": [{"line_number": 10, "delivery_number": 1, "quantity": "60"}],
+    }
+    assert as_erp.post("/sync/receipts", receipt).data["result"] == "created"
+    assert as_erp.post("/sync/receipts", receipt).data["result"] == "unchanged"
+    different = {**receipt, "lines": [{"line_number": 10, "delivery_number": 1, "quantity": "5"}]}
+    clash = as_erp.post("/sync/receipts", different)
+    assert clash.status_code == 409 and "return" in clash.data["error"]["message"]
+    assert Receipt.objects.filter(external_id="GR-1").count() == 1
+    back = {**receipt, "external_id": "RT-1", "kind": "return", "reason": "Damaged"}
+    back["lines"] = [{"line_number": 10, "delivery_number": 1, "quantity": "2"}]
+    assert as_erp.post("/sync/receipts/batch", {"records": [back]}).data["created"] == 1
+    assert {r["kind"] for r in as_amos.get("/receipts").data["items"]} >= {"receipt", "return"}
+
+    invoice = {
+        "external_id": "AP-1",
+        "vendor_external_id": "ERP-V-A",
+        "number": "INV-ERP-1",
+        "lines": [
+            {
+                "order_external_id": "ERP-PO-1",
+                "line_number": 10,
+                "quantity": "58",
+                "unit_price": "2.5",
+            }
+        ],
+    }
+    assert as_erp.post("/sync/invoices", invoice).data["result"] == "created"
+    assert as_erp.post("/sync/invoices/batch", {"records": [invoice]}).data["unchanged"] == 1
+    assert Invoice.objects.filter(external_id="AP-1").get().lines.get().match_status == "matched"
+    payment = {"external_id": "PAY-1", "invoice_external_id": "AP-1", "amount": "100.00"}
+    assert as_erp.post("/sync/payments", payment).data["result"] == "created"
+    assert as_erp.post("/sync/payments/batch", {"records": [payment]}).data["unchanged"] == 1
+    over = as_erp.post("/sync/payments", {**payment, "external_id": "PAY-2", "amount": "999"})
+    assert over.status_code == 400 and over.data["error"]["details"] == {"field": "amount"}
+    assert Payment.objects.count() == 1 + Payment.objects.exclude(external_id="PAY-1").count()
+    assert Invoice.objects.get(external_id="AP-1").status == "partially_paid"
+
+
 # Keep last: the calls of every test above are what it counts.
 def test_every_operation_in_the_schema_was_exercised():
     operations = {

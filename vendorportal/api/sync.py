@@ -92,6 +92,59 @@ class OrderBatchIn(Schema):
     records: list[OrderIn] = Field(min_length=1, max_length=MAX_BATCH)
 
 
+class ReceiptLineIn(Schema):
+    line_number: int = Field(ge=1)
+    delivery_number: int = Field(ge=1)
+    quantity: Decimal = Field(gt=0, max_digits=16, decimal_places=4)
+
+
+class ReceiptIn(Schema):
+    external_id: str = Field(min_length=1, max_length=100)
+    order_external_id: str = Field(min_length=1, max_length=100)
+    kind: Literal["receipt", "return"] = "receipt"
+    receipt_date: dt.date | None = None
+    packing_slip: str = Field("", max_length=100)
+    reason: str = Field("", max_length=2000, description="Why goods went back (returns).")
+    lines: list[ReceiptLineIn] = Field(min_length=1, max_length=1000)
+
+
+class InvoiceLineIn(Schema):
+    order_external_id: str = Field(min_length=1, max_length=100)
+    line_number: int = Field(ge=1)
+    quantity: Decimal = Field(gt=0, max_digits=16, decimal_places=4)
+    unit_price: Decimal = Field(ge=0, max_digits=16, decimal_places=4)
+
+
+class InvoiceIn(Schema):
+    external_id: str = Field(min_length=1, max_length=100)
+    vendor_external_id: str = Field(min_length=1, max_length=100)
+    number: str = Field(min_length=1, max_length=64)
+    invoice_date: dt.date | None = None
+    due_date: dt.date | None = None
+    currency: str | None = Field(None, min_length=3, max_length=3)
+    lines: list[InvoiceLineIn] = Field(min_length=1, max_length=1000)
+
+
+class PaymentIn(Schema):
+    external_id: str = Field(min_length=1, max_length=100)
+    invoice_external_id: str = Field(min_length=1, max_length=100)
+    amount: Decimal = Field(gt=0, max_digits=18, decimal_places=2)
+    paid_on: dt.date | None = None
+    reference: str = Field("", max_length=100)
+
+
+class ReceiptBatchIn(Schema):
+    records: list[ReceiptIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class InvoiceBatchIn(Schema):
+    records: list[InvoiceIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class PaymentBatchIn(Schema):
+    records: list[PaymentIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
 class UpsertOut(Schema):
     external_id: str
     result: Literal["created", "updated", "unchanged"]
@@ -151,6 +204,25 @@ def _order_record(record: OrderIn) -> sync.OrderRecord:
 
 def _upsert_order(record: OrderIn, by: Any) -> str:
     _, outcome = sync.order_upsert(record=_order_record(record), by=by)
+    return outcome
+
+
+def _upsert_receipt(record: ReceiptIn, by: Any) -> str:
+    data = record.model_dump()
+    lines = tuple(sync.ReceiptLineRecord(**line) for line in data.pop("lines"))
+    _, outcome = sync.receipt_upsert(record=sync.ReceiptRecord(**data, lines=lines), by=by)
+    return outcome
+
+
+def _upsert_invoice(record: InvoiceIn, by: Any) -> str:
+    data = record.model_dump()
+    lines = tuple(sync.InvoiceLineRecord(**line) for line in data.pop("lines"))
+    _, outcome = sync.invoice_upsert(record=sync.InvoiceRecord(**data, lines=lines), by=by)
+    return outcome
+
+
+def _upsert_payment(record: PaymentIn, by: Any) -> str:
+    _, outcome = sync.payment_upsert(record=sync.PaymentRecord(**record.model_dump()), by=by)
     return outcome
 
 
@@ -272,3 +344,90 @@ def sync_orders(
 ) -> Status[dict[str, Any]]:
     """Up to 1,000 orders; each is upserted in its own transaction and reported."""
     return Status(200, _batch(request, payload.records, _upsert_order))
+
+
+def _one(request: HttpRequest, payload: Any, upsert: Any) -> Status[dict[str, Any]]:
+    _integration(request)
+    with caller(request, write=True) as viewer:
+        outcome = upsert(payload, viewer.user)
+    return Status(200, {"external_id": payload.external_id, "result": outcome})
+
+
+@router.post("/receipts", response={200: UpsertOut, **SYNC_ERRORS}, summary="Record a receipt")
+@idempotent
+def sync_receipt(
+    request: HttpRequest,
+    payload: ReceiptIn,
+    idempotency_key: str | None = Header(
+        None, alias="Idempotency-Key", description=IDEMPOTENCY_HELP
+    ),
+) -> Status[dict[str, Any]]:
+    """A goods receipt (or, with kind "return", a return) against an order's deliveries,
+    with the screens' rules (over-receipt tolerance, closing what is received in full).
+    A receipt is recorded once: the same external id again answers "unchanged" if it
+    agrees, and 409 if it does not."""
+    return _one(request, payload, _upsert_receipt)
+
+
+@router.post("/receipts/batch", response={200: BatchOut, **SYNC_ERRORS}, summary="Record receipts")
+@idempotent
+def sync_receipts(
+    request: HttpRequest,
+    payload: ReceiptBatchIn,
+    idempotency_key: str | None = Header(
+        None, alias="Idempotency-Key", description=IDEMPOTENCY_HELP
+    ),
+) -> Status[dict[str, Any]]:
+    return Status(200, _batch(request, payload.records, _upsert_receipt))
+
+
+@router.post("/invoices", response={200: UpsertOut, **SYNC_ERRORS}, summary="Record an invoice")
+@idempotent
+def sync_invoice(
+    request: HttpRequest,
+    payload: InvoiceIn,
+    idempotency_key: str | None = Header(
+        None, alias="Idempotency-Key", description=IDEMPOTENCY_HELP
+    ),
+) -> Status[dict[str, Any]]:
+    """A supplier invoice against order lines, matched at once (three-way match). Recorded
+    once: the same external id again answers "unchanged" if it agrees, 409 if not."""
+    return _one(request, payload, _upsert_invoice)
+
+
+@router.post("/invoices/batch", response={200: BatchOut, **SYNC_ERRORS}, summary="Record invoices")
+@idempotent
+def sync_invoices(
+    request: HttpRequest,
+    payload: InvoiceBatchIn,
+    idempotency_key: str | None = Header(
+        None, alias="Idempotency-Key", description=IDEMPOTENCY_HELP
+    ),
+) -> Status[dict[str, Any]]:
+    return Status(200, _batch(request, payload.records, _upsert_invoice))
+
+
+@router.post("/payments", response={200: UpsertOut, **SYNC_ERRORS}, summary="Record a payment")
+@idempotent
+def sync_payment(
+    request: HttpRequest,
+    payload: PaymentIn,
+    idempotency_key: str | None = Header(
+        None, alias="Idempotency-Key", description=IDEMPOTENCY_HELP
+    ),
+) -> Status[dict[str, Any]]:
+    """A payment of an invoice (partially paid or paid; overpayment refused). Recorded
+    once: the same external id again answers "unchanged" if it agrees, 409 if not."""
+    return _one(request, payload, _upsert_payment)
+
+
+@router.post("/payments/batch", response={200: BatchOut, **SYNC_ERRORS}, summary="Record payments")
+@idempotent
+def sync_payments(
+    request: HttpRequest,
+    payload: PaymentBatchIn,
+    idempotency_key: str | None = Header(
+        None, alias="Idempotency-Key", description=IDEMPOTENCY_HELP
+    ),
+) -> Status[dict[str, Any]]:
+    return Status(200, _batch(request, payload.records, _upsert_payment))

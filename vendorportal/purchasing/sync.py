@@ -24,11 +24,14 @@ from vendorportal.events.log import record_event
 from vendorportal.purchasing import services
 from vendorportal.purchasing.models import (
     Delivery,
+    Invoice,
     Item,
     LineStatus,
     OrderKind,
     OrderStatus,
+    Payment,
     PurchaseOrder,
+    Receipt,
     Vendor,
 )
 from vendorportal.scoping import service
@@ -390,3 +393,197 @@ def order_upsert(*, record: OrderRecord, by: User | None) -> tuple[PurchaseOrder
     if issue:
         order = services.order_issue(order=order, by=by, reason="Issued from the ERP")
     return order, "updated"
+
+
+# ---------------------------------------------------------------------------------------
+# Receipts, invoices and payments: facts, recorded once
+# ---------------------------------------------------------------------------------------
+#
+# A receipt, an invoice or a payment is a fact, not a document the ERP edits: sending the
+# same external id again answers "unchanged" when it agrees with what was recorded and is
+# refused (409) when it does not, naming how to correct it (a return, voiding the invoice).
+
+
+@dataclass(frozen=True)
+class ReceiptLineRecord:
+    line_number: int
+    delivery_number: int
+    quantity: Decimal
+
+
+@dataclass(frozen=True)
+class ReceiptRecord:
+    external_id: str
+    order_external_id: str
+    lines: tuple[ReceiptLineRecord, ...]
+    kind: str = "receipt"  # or "return" (positive quantities, returned)
+    receipt_date: dt.date | None = None
+    packing_slip: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class InvoiceLineRecord:
+    order_external_id: str
+    line_number: int
+    quantity: Decimal
+    unit_price: Decimal
+
+
+@dataclass(frozen=True)
+class InvoiceRecord:
+    external_id: str
+    vendor_external_id: str
+    number: str
+    lines: tuple[InvoiceLineRecord, ...]
+    invoice_date: dt.date | None = None
+    due_date: dt.date | None = None
+    currency: str | None = None
+
+
+@dataclass(frozen=True)
+class PaymentRecord:
+    external_id: str
+    invoice_external_id: str
+    amount: Decimal
+    paid_on: dt.date | None = None
+    reference: str = ""
+
+
+def _conflict(what: str, external_id: str, remedy: str) -> DomainError:
+    return DomainError(
+        f"{what} {external_id} was already recorded differently; {remedy}",
+        field="external_id",
+        code="conflict",
+    )
+
+
+def _order_by_external_id(external_id: str, field: str) -> PurchaseOrder:
+    order = PurchaseOrder.objects.filter(external_id=external_id).first()
+    if order is None:
+        raise DomainError(f"No order with external id {external_id}.", field=field)
+    return order
+
+
+@service
+def receipt_upsert(*, record: ReceiptRecord, by: User | None) -> tuple[Receipt, Outcome]:
+    external_id = _required(record.external_id, field="external_id", label="external_id", limit=100)
+    if record.kind not in ("receipt", "return"):
+        raise DomainError("A receipt's kind is receipt or return.", field="kind")
+    sign = -1 if record.kind == "return" else 1
+    wanted = sorted(
+        (line.line_number, line.delivery_number, line.quantity * sign) for line in record.lines
+    )
+    existing = Receipt.objects.filter(external_id=external_id).first()
+    if existing is not None:
+        recorded = sorted(
+            (rl.line.line_number, rl.delivery.delivery_number, rl.quantity)
+            for rl in existing.lines.select_related("line", "delivery")
+        )
+        if recorded == wanted and existing.kind == record.kind:
+            return existing, "unchanged"
+        raise _conflict("Receipt", external_id, "record a return or a new receipt to correct it.")
+    order = _order_by_external_id(record.order_external_id, "order_external_id")
+    deliveries = {
+        (d.line.line_number, d.delivery_number): d for d in order.deliveries.select_related("line")
+    }
+    inputs = []
+    for index, line in enumerate(record.lines):
+        delivery = deliveries.get((line.line_number, line.delivery_number))
+        if delivery is None:
+            raise DomainError(
+                f"Order {order.number} has no delivery {line.line_number}-{line.delivery_number}.",
+                field=f"lines.{index}",
+            )
+        inputs.append(services.ReceiptLineInput(delivery, line.quantity))
+    if record.kind == "return":
+        receipt = services.return_record(
+            order=order,
+            lines=inputs,
+            reason=record.reason,
+            by=by,
+            return_date=record.receipt_date,
+            external_id=external_id,
+        )
+    else:
+        receipt = services.receipt_record(
+            order=order,
+            lines=inputs,
+            by=by,
+            receipt_date=record.receipt_date,
+            packing_slip=record.packing_slip,
+            external_id=external_id,
+        )
+    return receipt, "created"
+
+
+@service
+def invoice_upsert(*, record: InvoiceRecord, by: User | None) -> tuple[Invoice, Outcome]:
+    external_id = _required(record.external_id, field="external_id", label="external_id", limit=100)
+    wanted = sorted(
+        (line.order_external_id, line.line_number, line.quantity, line.unit_price)
+        for line in record.lines
+    )
+    existing = Invoice.objects.filter(external_id=external_id).first()
+    if existing is not None:
+        recorded = sorted(
+            (il.order_line.order.external_id, il.order_line.line_number, il.quantity, il.unit_price)
+            for il in existing.lines.select_related("order_line__order")
+        )
+        if recorded == wanted and existing.number == record.number:
+            return existing, "unchanged"
+        raise _conflict("Invoice", external_id, "void it and send the corrected invoice.")
+    vendor = Vendor.objects.filter(external_id=record.vendor_external_id).first()
+    if vendor is None:
+        raise DomainError(
+            f"No vendor with external id {record.vendor_external_id}.", field="vendor_external_id"
+        )
+    inputs = []
+    for index, line in enumerate(record.lines):
+        order = _order_by_external_id(line.order_external_id, f"lines.{index}.order_external_id")
+        order_line = order.lines.filter(line_number=line.line_number).first()
+        if order_line is None:
+            raise DomainError(
+                f"Order {order.number} has no line {line.line_number}.",
+                field=f"lines.{index}.line_number",
+            )
+        inputs.append(services.InvoiceLineInput(order_line, line.quantity, line.unit_price))
+    invoice = services.invoice_record(
+        vendor=vendor,
+        number=record.number,
+        lines=inputs,
+        by=by,
+        invoice_date=record.invoice_date,
+        due_date=record.due_date,
+        currency=record.currency,
+        external_id=external_id,
+    )
+    return invoice, "created"
+
+
+@service
+def payment_upsert(*, record: PaymentRecord, by: User | None) -> tuple[Payment, Outcome]:
+    external_id = _required(record.external_id, field="external_id", label="external_id", limit=100)
+    existing = Payment.objects.filter(external_id=external_id).select_related("invoice").first()
+    if existing is not None:
+        if (
+            existing.amount == record.amount
+            and existing.invoice.external_id == record.invoice_external_id
+        ):
+            return existing, "unchanged"
+        raise _conflict("Payment", external_id, "record a correcting payment instead.")
+    invoice = Invoice.objects.filter(external_id=record.invoice_external_id).first()
+    if invoice is None:
+        raise DomainError(
+            f"No invoice with external id {record.invoice_external_id}.",
+            field="invoice_external_id",
+        )
+    payment = services.payment_record(
+        invoice=invoice,
+        amount=record.amount,
+        by=by,
+        paid_on=record.paid_on,
+        reference=record.reference,
+        external_id=external_id,
+    )
+    return payment, "created"
