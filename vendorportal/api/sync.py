@@ -431,3 +431,16 @@ def sync_payments(
     ),
 ) -> Status[dict[str, Any]]:
     return Status(200, _batch(request, payload.records, _upsert_payment))
+
+
+# What `vendorportal import` reads, in the order it applies them (an order needs its
+# vendor and items, a receipt its order, a payment its invoice): the same shapes as the
+# endpoints above, checked by the same schemas, written by the same services.
+IMPORT_KINDS: dict[str, tuple[type[Schema], Any]] = {
+    "vendors": (VendorIn, _upsert_vendor),
+    "items": (ItemIn, _upsert_item),
+    "orders": (OrderIn, _upsert_order),
+    "receipts": (ReceiptIn, _upsert_receipt),
+    "invoices": (InvoiceIn, _upsert_invoice),
+    "payments": (PaymentIn, _upsert_payment),
+}
