@@ -54,6 +54,9 @@ install: $(STAMP) ## Create .venv and install the locked dependencies (automatic
 
 run: migrate ## Install, migrate, load the demo data and serve on http://127.0.0.1:8000
 	$(BIN)/vendorportal demo
+	@# The background worker (webhooks) runs beside the server and stops with it.
+	@$(BIN)/vendorportal db_worker --no-reload & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/vendorportal serve --host $(HOST) --port $(PORT)
 
 serve: $(STAMP) ## Serve with auto-reload, skipping migrate and demo data (development)

@@ -100,6 +100,8 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "django_htmx",
+    "django_tasks",
+    "django_tasks_db",
     "vendorportal.core",
     "vendorportal.accounts",
     "vendorportal.purchasing",
@@ -250,6 +252,15 @@ LIVE_HEARTBEAT_SECONDS = env_int("LIVE_HEARTBEAT_SECONDS", 15)
 LIVE_AUTH_CHECK_SECONDS = env_int("LIVE_AUTH_CHECK_SECONDS", 2)
 if not (LIVE_HEARTBEAT_SECONDS >= 1 and LIVE_AUTH_CHECK_SECONDS >= 1):
     raise ImproperlyConfigured("LIVE_HEARTBEAT_SECONDS and LIVE_AUTH_CHECK_SECONDS must be >= 1.")
+
+# --- Background tasks and webhooks -----------------------------------------------------------
+# django-tasks with its database backend: `vendorportal db_worker` runs them.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# A failed webhook delivery is retried after 30 s, 60 s, 120 s ... at most an hour apart,
+# and given up (then redelivered by hand) after this many attempts (about a day).
+WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", 30)
+WEBHOOK_RETRY_MAX_SECONDS = env_int("WEBHOOK_RETRY_MAX_SECONDS", 3600)
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 30)
 
 # --- API ------------------------------------------------------------------------------------
 # Requests per token, e.g. "600/min" (counted per process with the default local cache).

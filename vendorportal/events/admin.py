@@ -1,13 +1,19 @@
-"""The event log in the back office: read-only, as the log is append-only."""
+"""The event log in the back office (read-only, as the log is append-only), and the
+outbound webhooks: subscriptions, and the delivery log with redelivery."""
 
 from __future__ import annotations
 
-from django.contrib import admin
+import secrets
+from typing import Any
+
+from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django_scopes import scopes_disabled
 
-from vendorportal.events.models import Event
-from vendorportal.purchasing.admin import ReadOnlyAdmin
+from vendorportal.events import webhooks
+from vendorportal.events.models import Event, WebhookDelivery, WebhookSubscription
+from vendorportal.purchasing.admin import BackOfficeAdmin, ReadOnlyAdmin
 
 
 @admin.register(Event)
@@ -35,3 +41,73 @@ class EventAdmin(ReadOnlyAdmin, admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Event]:
         return super().get_queryset(request).select_related("vendor", "order", "actor")
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(BackOfficeAdmin, admin.ModelAdmin):
+    """Subscriptions are plain settings (URL, secret, kinds), edited here directly; a new
+    one starts at the end of the event log, not at its beginning."""
+
+    list_display = ("name", "url", "active", "kinds", "last_event_id", "created_at")
+    list_filter = ("active",)
+    fields = ("name", "url", "secret", "kinds", "active", "last_event_id")
+    readonly_fields = ("last_event_id",)
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        return {"secret": "whsec_" + secrets.token_urlsafe(32)}
+
+    def save_model(
+        self, request: HttpRequest, obj: WebhookSubscription, form: Any, change: bool
+    ) -> None:
+        if not change:
+            with scopes_disabled():
+                obj.last_event_id = (
+                    Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
+                )
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin, admin.ModelAdmin):
+    """The delivery log: status and attempts of every event sent, and redelivery."""
+
+    list_display = (
+        "id",
+        "subscription",
+        "event",
+        "status",
+        "attempts",
+        "last_response_status",
+        "last_attempt_at",
+        "next_attempt_at",
+        "delivered_at",
+    )
+    list_filter = ("status", "subscription")
+    list_select_related = ("subscription", "event")
+    search_fields = ("event__kind", "last_error")
+    show_full_result_count = False
+    actions = ("redeliver_selected",)
+    fields = (
+        "subscription",
+        "event",
+        "status",
+        "attempts",
+        "last_response_status",
+        "last_error",
+        "last_attempt_at",
+        "next_attempt_at",
+        "delivered_at",
+        "created_at",
+    )
+    readonly_fields = fields
+
+    def has_redeliver_permission(self, request: HttpRequest) -> bool:
+        return self.has_view_permission(request)
+
+    @admin.action(description="Redeliver selected deliveries", permissions=["redeliver"])
+    def redeliver_selected(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
+        count = 0
+        for delivery in queryset:
+            webhooks.redeliver(delivery)
+            count += 1
+        messages.success(request, f"{count} deliver{'y' if count == 1 else 'ies'} queued again.")
