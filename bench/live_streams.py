@@ -57,22 +57,10 @@ How it measures:
 - CPUs busy/stolen per round (/proc/stat, the whole machine) and how late the committer
   ran against its schedule say whether other work on a shared machine disturbed a round.
 
-The stream fix (`--mode`). As the product stands, a process cannot hold more streams open
-than its database pool has connections (DATABASE_POOL_MAX_SIZE, default 10): Django's ASGI
-handler runs each request's sync code (session and user loading) in a thread of that
-request's own, kept until the response ends, and the thread keeps the pooled connection it
-used until then (`request_finished`); a stream's response ends when the page closes. The
-first ~9 streams of a process pin the pool (`serve` itself keeps one more in its main
-thread, from its migration check), every later one waits 10 s for a connection and answers
-500, and the login guard of the open streams fails too. The fix proposed for
-vendorportal/events/stream.py: at the start of the stream body (`_events`, which runs after
-the view and every middleware), `await sync_to_async(release)()` where `release` closes
-`connections["default"]` - thread-sensitive, so it runs in the request's thread and hands
-that connection back to the pool. `--mode auto` (the default) first opens the streams on
-the product as it is and reports what happens; if some fail, it measures again with servers
-started through this script (`serve_with_fix`), which apply exactly that change in the
-server process before serving, the product's files untouched. Once the product has the fix,
-the first pass measures and the second is skipped.
+Connections and threads: an open stream does not hold a database connection (the stream
+body gives the request thread's connection back to the pool; before that fix a process
+could hold only pool-size streams, which this bench found), but each open stream still
+keeps one idle thread in Django's ASGI handler (threads are printed).
 
 This prints figures; it is not a pass/fail test. The goal it reports against: p99 latency
 (commit -> received, median of the rounds) within 20 ms.
@@ -202,18 +190,14 @@ class Server:
 
 
 @contextlib.contextmanager
-def server(name: str, env: dict[str, str], log: Path, *, fixed: bool) -> Iterator[Server]:
+def server(name: str, env: dict[str, str], log: Path) -> Iterator[Server]:
     """`vendorportal serve` (1 worker) on a free port; stopped by its pid on exit. Its
     database connections carry application_name=vp-bench-<name> (counted in
-    pg_stat_activity). `fixed`: with the stream fix applied by this script (see
-    `serve_with_fix`)."""
+    pg_stat_activity)."""
     port = free_port()
     url = env["DATABASE_URL"]
     url += ("&" if "?" in url else "?") + f"application_name=vp-bench-{name}"
-    if fixed:
-        command = [PYTHON, str(Path(__file__).resolve()), SERVE_WITH_FIX, "--port", str(port)]
-    else:
-        command = [PYTHON, "-m", "vendorportal", "serve", "--port", str(port)]
+    command = [PYTHON, "-m", "vendorportal", "serve", "--port", str(port)]
     with log.open("wb") as out:
         process = subprocess.Popen(
             command,
@@ -288,51 +272,6 @@ def pg_backends(url: str) -> dict[str, int]:
             [name],
         ).fetchall()
     return {str(app): int(n) for app, n in rows}
-
-
-# The hidden first argument that runs a server with the fix proposed for stream.py.
-SERVE_WITH_FIX = "_serve_with_fix"
-
-
-def serve_with_fix(argv: list[str]) -> None:
-    """`vendorportal serve`, with the fix this bench proposes for the live streams applied
-    in the server process (the product's files are not changed):
-
-    Django's ASGI handler runs each request's sync code (session and user loading) in a
-    thread of its own, kept for the whole request, and that thread keeps its pooled
-    database connection until the response ends. A stream's response lasts as long as the
-    page is open, so every open stream pins one pooled connection: with the default pool
-    (10) the 11th stream of a process waits 10 s for a connection and answers 500. The fix:
-    hand the request thread's connection back to the pool when the stream body starts (by
-    then the view and every middleware are done with the database). Streams need no
-    connection afterwards: replays and the login guard borrow one and give it back.
-    """
-    import django
-
-    django.setup()
-    from asgiref.sync import sync_to_async
-    from django.db import connections
-
-    from vendorportal.__main__ import main as vendorportal_main
-    from vendorportal.events import stream
-
-    product_events = stream._events
-
-    def release() -> None:
-        connections["default"].close()  # back to the pool (connections are per thread)
-
-    async def _events(*args: Any) -> Any:
-        # thread_sensitive (the default): runs in the request's thread, which holds it.
-        await sync_to_async(release)()
-        body: Any = product_events(*args)
-        try:
-            async for chunk in body:
-                yield chunk
-        finally:
-            await body.aclose()
-
-    stream._events = _events  # type: ignore[assignment]
-    vendorportal_main(["serve", *argv])
 
 
 def log_problems(log: Path) -> list[str]:
@@ -890,10 +829,10 @@ def latest_event_id() -> int:
 
 
 async def bench(
-    args: argparse.Namespace, servers: list[Server], plan: Plan, committer: Any, fixed: bool
+    args: argparse.Namespace, servers: list[Server], plan: Plan, committer: Any
 ) -> bool:
-    """One set of servers: open every stream, then measure. False (and a report of why)
-    if some streams could not open and `fixed` is off."""
+    """Open every stream, then measure. False (and a report of why) if some streams could
+    not open."""
     url = os.environ["DATABASE_URL"]
     await warm_up(servers, plan)
     await asyncio.sleep(0.5)
@@ -947,12 +886,6 @@ async def bench(
         for client in clients:
             client.close()
         await asyncio.wait(tasks, timeout=10)
-        if fixed:
-            tails = "\n".join(
-                f"--- {srv.name} log (end) ---\n{srv.log.read_text(errors='replace')[-3000:]}"
-                for srv in servers
-            )
-            raise SystemExit("Streams failed to open with the fix applied.\n" + tails)
         return False
     await wait_for_streams(servers, wanted)
     await asyncio.sleep(1.0)
@@ -1144,9 +1077,6 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def main() -> None:
-    if sys.argv[1:2] == [SERVE_WITH_FIX]:
-        serve_with_fix(sys.argv[2:])
-        return
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -1195,14 +1125,6 @@ def main() -> None:
         type=int,
         default=0,
         help="streams being opened at once (default: 0 = all at once)",
-    )
-    parser.add_argument(
-        "--mode",
-        choices=["auto", "product", "fixed"],
-        default="auto",
-        help="product: the servers as they are; fixed: with the stream fix proposed here "
-        "applied in the server processes; auto (default): product, and if not every stream "
-        "can open, fixed",
     )
     parser.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
     parser.add_argument(
@@ -1263,44 +1185,31 @@ def main() -> None:
                 flush=True,
             )
             committer = Committer(args.committer, env)
-            modes = {"auto": [False, True], "product": [False], "fixed": [True]}[args.mode]
-            for fixed in modes:
-                label = "product + the proposed stream fix" if fixed else "product as is"
-                print(f"\n[{label}]", flush=True)
-                with contextlib.ExitStack() as servers_stack:
-                    servers = [
-                        servers_stack.enter_context(
-                            server(
-                                f"srv{n + 1}",
-                                env,
-                                tmp / f"{'fixed' if fixed else 'product'}-srv{n + 1}.log",
-                                fixed=fixed,
-                            )
+            with contextlib.ExitStack() as servers_stack:
+                servers = [
+                    servers_stack.enter_context(server(f"srv{n + 1}", env, tmp / f"srv{n + 1}.log"))
+                    for n in range(args.servers)
+                ]
+                measured = asyncio.run(bench(args, servers, plan, committer))
+                for srv in servers:
+                    problems = log_problems(srv.log)
+                    if problems and measured:
+                        print(
+                            f"  {srv.name} log has {len(problems)} warning/error line(s), "
+                            f"e.g.: {problems[0][:200]}"
                         )
-                        for n in range(args.servers)
-                    ]
-                    measured = asyncio.run(bench(args, servers, plan, committer, fixed))
+                if args.keep_logs:
+                    kept = Path(tempfile.mkdtemp(prefix="vp-live-bench-logs-"))
                     for srv in servers:
-                        problems = log_problems(srv.log)
-                        if problems and measured:
-                            print(
-                                f"  {srv.name} log has {len(problems)} warning/error line(s), "
-                                f"e.g.: {problems[0][:200]}"
-                            )
-                    if args.keep_logs:
-                        kept = Path(tempfile.mkdtemp(prefix="vp-live-bench-logs-"))
-                        for srv in servers:
-                            shutil.copy(srv.log, kept / srv.log.name)
-                        print(f"  server logs kept in {kept}")
-                if measured:
-                    break
-                if fixed is False and len(modes) > 1:
-                    print(
-                        "  -> the product cannot hold these streams open (the database pool is "
-                        "pinned by open streams; see the docstring); measuring again with the "
-                        "proposed stream.py fix applied to the server processes by this script.",
-                        flush=True,
+                        shutil.copy(srv.log, kept / srv.log.name)
+                    print(f"  server logs kept in {kept}")
+                if not measured:
+                    tails = "\n".join(
+                        f"--- {srv.name} log (end) ---\n"
+                        f"{srv.log.read_text(errors='replace')[-3000:]}"
+                        for srv in servers
                     )
+                    raise SystemExit("Not every stream could open; nothing measured.\n" + tails)
             committer.stop()
             committer = None
             from django.db import connections
