@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, F, Func, IntegerField, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
-from vendorportal.collaboration.models import ChangeProposal, ProposalStatus
+from vendorportal.collaboration.models import ProposalStatus
 from vendorportal.purchasing import access
 from vendorportal.purchasing.access import Viewer
 from vendorportal.purchasing.models import (
@@ -66,6 +66,11 @@ def open_deliveries(viewer: Viewer, filters: OpenLineFilters) -> QuerySet[Delive
     queryset = access.deliveries(viewer).filter(
         status=LineStatus.OPEN, order__status=OrderStatus.ISSUED
     )
+    if viewer.vendor_id is not None:
+        # Redundant with the deliveries' own vendor key (an order's deliveries carry its
+        # vendor), but it lets PostgreSQL find the vendor's issued orders by index instead
+        # of reading every order to join them.
+        queryset = queryset.filter(order__vendor_id=viewer.vendor_id)
     if filters.po:
         queryset = queryset.filter(order__number__icontains=filters.po)
     if filters.item:
@@ -94,6 +99,7 @@ def open_deliveries(viewer: Viewer, filters: OpenLineFilters) -> QuerySet[Delive
     return queryset
 
 
+# `open_qty` and `overdue` are added per row (see `_finish_open_line_rows`).
 OPEN_LINE_FIELDS = (
     "id",
     "order__number",
@@ -110,16 +116,14 @@ OPEN_LINE_FIELDS = (
     "promised_date",
     "quantity",
     "received_quantity",
-    "open_qty",
     "acknowledged",
     "proposal_pending",
 )
 
 
-def open_line_rows(
-    viewer: Viewer, filters: OpenLineFilters, *, sort: str, offset: int, limit: int | None
-) -> list[dict[str, Any]]:
-    """The open deliveries as dicts, sorted and sliced, in one query."""
+def _open_line_values(
+    viewer: Viewer, filters: OpenLineFilters, *, sort: str, with_total: bool
+) -> QuerySet[Delivery, dict[str, Any]]:
     descending = sort.startswith("-")
     keys = OPEN_LINE_SORTS.get(sort.lstrip("-"), OPEN_LINE_SORTS[OPEN_LINE_DEFAULT_SORT])
     ordering = [
@@ -128,25 +132,77 @@ def open_line_rows(
     fields = list(OPEN_LINE_FIELDS)
     if viewer.internal:
         fields += ["vendor__code", "vendor__name"]
-    queryset = (
-        open_deliveries(viewer, filters)
-        .annotate(
-            open_qty=F("quantity") - F("received_quantity"),
-            acknowledged=access.current_revision_acknowledged_for("order"),
-            proposal_pending=Exists(
-                ChangeProposal.objects.filter(
-                    delivery=OuterRef("pk"), status=ProposalStatus.PENDING
-                )
-            ),
-        )
-        .order_by(*ordering, "pk")
-        .values(*fields)
+    deliveries = open_deliveries(viewer, filters)
+    # Pending proposals are few (each waits for the buyer's answer): `IN (subquery)` reads
+    # them once per query, where a correlated EXISTS made SQLite scan all of the vendor's
+    # pending proposals again for every delivery.
+    pending_deliveries = (
+        access.proposals(viewer)
+        .filter(status=ProposalStatus.PENDING, delivery__isnull=False)
+        .values("delivery_id")
     )
-    rows = list(queryset[offset : offset + limit] if limit else queryset[offset:])
+    annotations: dict[str, Any] = {
+        # Only to sort by (it is not selected): each row's is computed in Python.
+        "open_qty": F("quantity") - F("received_quantity"),
+        "acknowledged": access.current_revision_acknowledged_for("order"),
+        "proposal_pending": Q(pk__in=pending_deliveries),
+    }
+    if with_total:
+        # An uncorrelated subquery: the database counts once, not once per row, and the
+        # page needs no separate COUNT query.
+        counted = deliveries.order_by().annotate(n=Func(F("pk"), function="COUNT")).values("n")
+        annotations["total"] = Subquery(counted, output_field=IntegerField())
+        fields.append("total")
+    return deliveries.annotate(**annotations).order_by(*ordering, "pk").values(*fields)
+
+
+def _finish_open_line_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     today = timezone.localdate()
     for row in rows:
+        # Exact decimals, like the columns it comes from (no float round trip through
+        # SQLite), and no per-row converter.
+        row["open_qty"] = row["quantity"] - row["received_quantity"]
         row["overdue"] = row["due_date"] < today
     return rows
+
+
+def open_line_rows(
+    viewer: Viewer, filters: OpenLineFilters, *, sort: str, offset: int, limit: int | None
+) -> list[dict[str, Any]]:
+    """The open deliveries as dicts, sorted and sliced, in one query."""
+    queryset = _open_line_values(viewer, filters, sort=sort, with_total=False)
+    return _finish_open_line_rows(
+        list(queryset[offset : offset + limit] if limit else queryset[offset:])
+    )
+
+
+@dataclass(frozen=True)
+class OpenLinePage:
+    rows: list[dict[str, Any]]
+    number: int  # the page shown: the one asked for, or the last if that is past the end
+    total: int  # open deliveries matching the filters, on all pages
+
+
+def open_line_page(
+    viewer: Viewer, filters: OpenLineFilters, *, sort: str, number: int, size: int
+) -> OpenLinePage:
+    """One page of open deliveries and how many there are in all, in one query (three
+    when the page asked for is past the end)."""
+    queryset = _open_line_values(viewer, filters, sort=sort, with_total=True)
+    offset = (number - 1) * size
+    rows = list(queryset[offset : offset + size])
+    if rows:
+        total = rows[0]["total"]
+    elif number > 1:
+        total = open_deliveries(viewer, filters).count()
+        number = max((total + size - 1) // size, 1)
+        offset = (number - 1) * size
+        rows = list(queryset[offset : offset + size])
+    else:
+        total = 0
+    for row in rows:
+        del row["total"]
+    return OpenLinePage(rows=_finish_open_line_rows(rows), number=number, total=total)
 
 
 # ---------------------------------------------------------------------------------------
@@ -232,18 +288,33 @@ class OrderPage:
     totals: dict[str, Decimal]
 
 
+def _attach(instance: Any, relation: str, loaded: dict[int, Any]) -> None:
+    """Point `instance.<relation>` at an object the page has already loaded (the order's
+    lines and deliveries) instead of fetching it again; left to the ORM if not there."""
+    related = loaded.get(getattr(instance, f"{relation}_id"))
+    if related is not None:
+        setattr(instance, relation, related)
+
+
 def order_page(viewer: Viewer, order: PurchaseOrder) -> OrderPage:
     """Everything the order page shows, in a fixed number of queries."""
     lines = list(order.lines.select_related("item").order_by("line_number"))
+    lines_by_id = {line.pk: line for line in lines}
+    deliveries_by_id: dict[int, Delivery] = {}
     by_line: dict[int, list[Any]] = defaultdict(list)
     for delivery in order.deliveries.order_by("line_id", "delivery_number"):
+        _attach(delivery, "line", lines_by_id)
+        deliveries_by_id[delivery.pk] = delivery
         by_line[delivery.line_id].append(delivery)
     proposals = list(
         access.proposals(viewer)
         .filter(order=order)
-        .select_related("line", "delivery", "created_by", "decided_by")
+        .select_related("created_by")
         .order_by("-created_at", "-pk")
     )
+    for proposal in proposals:
+        _attach(proposal, "line", lines_by_id)
+        _attach(proposal, "delivery", deliveries_by_id)
     pending_by_line: dict[int, list[Any]] = defaultdict(list)
     for proposal in proposals:
         if proposal.status == ProposalStatus.PENDING:
@@ -282,16 +353,20 @@ def order_page(viewer: Viewer, order: PurchaseOrder) -> OrderPage:
     receipts = list(
         access.receipts(viewer)
         .filter(order=order)
-        .prefetch_related("lines__delivery__line")
+        .prefetch_related("lines")
         .order_by("-receipt_date", "-pk")
     )
+    for receipt in receipts:
+        for receipt_line in receipt.lines.all():
+            _attach(receipt_line, "delivery", deliveries_by_id)
     invoices = list(
         access.invoices(viewer)
         .filter(lines__order_line__order=order)
         .distinct()
         .order_by("-invoice_date", "-pk")
     )
-    revisions = list(order.revisions.select_related("created_by").order_by("-number"))
+    # The snapshots (the whole order, per revision) are for comparing revisions only.
+    revisions = list(order.revisions.defer("snapshot").order_by("-number"))
     acknowledgements = {
         ack.revision: ack
         for ack in access.acknowledgements(viewer).filter(order=order).select_related("user")

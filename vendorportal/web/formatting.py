@@ -52,4 +52,31 @@ def days_late(value: dt.date | None, today: dt.date | None = None) -> int:
     return max(((today or timezone.localdate()) - value).days, 0)
 
 
+# The badge colour (a CSS class) of each status value, on every screen.
+STATUS_BADGES = {
+    "open": "info",
+    "issued": "info",
+    "closed": "ok",
+    "paid": "ok",
+    "matched": "ok",
+    "accepted": "ok",
+    "partially_paid": "warn",
+    "pending": "warn",
+    "accepted_with_changes": "warn",
+    "draft": "",
+    "disputed": "bad",
+    "rejected": "bad",
+    "cancelled": "",
+    "void": "",
+    "withdrawn": "",
+    "quantity_exception": "bad",
+    "price_variance": "bad",
+    "quantity_and_price": "bad",
+}
+
+
+def status_badge(status: str) -> str:
+    return STATUS_BADGES.get(status, "")
+
+
 FILTERS: dict[str, Any] = {"qty": quantity, "money": money, "date": date}

@@ -55,6 +55,13 @@ class Paging:
 
     @classmethod
     def from_request(cls, request: HttpRequest, total: int, default_size: int) -> Paging:
+        number, size = cls.requested(request, default_size)
+        last = max((total + size - 1) // size, 1)
+        return cls(number=min(number, last), size=size, total=total)
+
+    @staticmethod
+    def requested(request: HttpRequest, default_size: int) -> tuple[int, int]:
+        """(page number, page size) as asked for, before the total is known."""
         try:
             size = int(request.GET.get("per_page", default_size))
         except ValueError:
@@ -65,8 +72,7 @@ class Paging:
             number = max(int(request.GET.get("page", 1)), 1)
         except ValueError:
             number = 1
-        last = max((total + size - 1) // size, 1)
-        return cls(number=min(number, last), size=size, total=total)
+        return number, size
 
     @property
     def offset(self) -> int:

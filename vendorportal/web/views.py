@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -21,7 +22,7 @@ from vendorportal.purchasing import access, exports, revisions, selectors
 from vendorportal.purchasing.models import InvoiceStatus, OrderStatus
 from vendorportal.web.access import viewer_of
 from vendorportal.web.forms import CommentForm, OpenLinesFilterForm
-from vendorportal.web.rows import open_line_rows_html
+from vendorportal.web.rows import open_line_rows_html, order_line_rows_html, order_row_actions
 from vendorportal.web.tables import Paging, Sort
 
 OPEN_LINES_PAGE = 500  # suppliers reconciling want every open delivery on one screen
@@ -38,15 +39,13 @@ def open_lines(request: HttpRequest, side: str) -> HttpResponse:
     sort = Sort.from_request(
         request, tuple(selectors.OPEN_LINE_SORTS), selectors.OPEN_LINE_DEFAULT_SORT
     )
-    total = selectors.open_deliveries(viewer, filters).count()
-    paging = Paging.from_request(request, total, OPEN_LINES_PAGE)
-    rows = selectors.open_line_rows(
-        viewer, filters, sort=sort.key, offset=paging.offset, limit=paging.size
-    )
+    number, size = Paging.requested(request, OPEN_LINES_PAGE)
+    page = selectors.open_line_page(viewer, filters, sort=sort.key, number=number, size=size)
+    paging = Paging(number=page.number, size=size, total=page.total)
     # Hundreds of rows: rendered in Python (see web/rows.py), the page around them by
     # Django's engine.
     rows_html = open_line_rows_html(
-        rows,
+        page.rows,
         internal=viewer.internal,
         # One reverse() for the page, not one per row.
         order_url=reverse(f"{side}:order-detail", args=["0"]).removesuffix("0/"),
@@ -58,7 +57,7 @@ def open_lines(request: HttpRequest, side: str) -> HttpResponse:
         "sort": sort,
         "paging": paging,
         "rows_html": mark_safe(rows_html),  # noqa: S308 - rows.py escapes every value
-        "row_count": len(rows),
+        "row_count": len(page.rows),
         "internal": viewer.internal,
         "filtered": any(
             v for v in (form.cleaned_data.values() if form.is_bound and form.is_valid() else [])
@@ -145,14 +144,23 @@ def order_context(request: HttpRequest, side: str, number: str, **extra: Any) ->
     comment_form = extra.pop("comment_form", None) or CommentForm(
         line_numbers=[v.line.line_number for v in page.lines], internal=viewer.internal
     )
+    today = timezone.localdate()
+    # An order can have hundreds of deliveries: rendered in Python (see web/rows.py).
+    lines_html = order_line_rows_html(
+        page.lines,
+        order=order,
+        actions=order_row_actions(side, order, csrf_token=get_token(request)),
+        today=today,
+    )
     return {
         "nav": "orders",
         "side": side,
         "order": order,
         "page": page,
+        "lines_html": mark_safe(lines_html),  # noqa: S308 - rows.py escapes every value
         "internal": viewer.internal,
         "comment_form": comment_form,
-        "today": timezone.localdate(),
+        "today": today,
         **extra,
     }
 

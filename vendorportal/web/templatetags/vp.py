@@ -37,26 +37,7 @@ def get(mapping: dict[Any, Any], key: Any) -> Any:
 @register.filter
 def status_badge(status: str) -> str:
     """The badge colour for a status value."""
-    return {
-        "open": "info",
-        "issued": "info",
-        "closed": "ok",
-        "paid": "ok",
-        "matched": "ok",
-        "accepted": "ok",
-        "partially_paid": "warn",
-        "pending": "warn",
-        "accepted_with_changes": "warn",
-        "draft": "",
-        "disputed": "bad",
-        "rejected": "bad",
-        "cancelled": "",
-        "void": "",
-        "withdrawn": "",
-        "quantity_exception": "bad",
-        "price_variance": "bad",
-        "quantity_and_price": "bad",
-    }.get(status, "")
+    return formatting.status_badge(status)
 
 
 @register.simple_tag(takes_context=True)
