@@ -403,7 +403,18 @@ def bench_database(kind: str, args: argparse.Namespace, tmp: Path) -> None:
         if args.profile:
             print(flush=True)
             sys.stdout.write(
-                run(["-m", "bench.benchsite.profile", "--requests", "40"], env, "profiling")
+                run(
+                    [
+                        "-m",
+                        "bench.benchsite.profile",
+                        "--requests",
+                        "40",
+                        "--order",
+                        summary["order_number"],
+                    ],
+                    env,
+                    "profiling",
+                )
             )
 
 
@@ -491,7 +502,7 @@ def main() -> None:
     parser.add_argument(
         "--profile",
         action="store_true",
-        help="also cProfile the open-lines view in-process (printed after each table)",
+        help="also cProfile the open-lines and order views in-process (printed after each table)",
     )
     args = parser.parse_args()
     if args.seconds <= 0 or args.rounds < 1 or args.connections < 1:

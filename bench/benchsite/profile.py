@@ -4,8 +4,9 @@
     python -m bench.benchsite.profile [--requests N]
 
 Runs the full middleware stack through Django's test client as the bench's vendor login:
-first plain timings of the product page and the bare page, then cProfile over the product
-page, printed as a phase breakdown plus the top functions.
+first plain timings of the product pages and the bare page, then cProfile over the
+open-lines page (and, with --order, the order page), printed as a phase breakdown plus the
+top functions.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ PHASES = [
     ("  view open_lines", "vendorportal/web/views.py", "open_lines"),
     ("    filter form", "vendorportal/web/views.py", "_open_lines_form"),
     ("    count query (QuerySet.count)", "django/db/models/query.py", "count"),
-    ("    rows query (open_line_rows)", "vendorportal/purchasing/selectors.py", "open_line_rows"),
+    ("    rows + total query (open_line_page)", "purchasing/selectors.py", "open_line_page"),
     ("      SQL compile (as_sql)", "django/db/models/sql/compiler.py", "as_sql"),
     ("      DB execute (CursorWrapper.execute)", "django/db/backends/utils.py", "execute"),
     ("      value converters (apply_converters)", "sql/compiler.py", "apply_converters"),
@@ -48,6 +49,20 @@ PHASES = [
     ("    page template (render)", "django/shortcuts.py", "render"),
     ("  DB connect", "django/db/backends/base/base.py", "connect"),
     ("  DB close (request_finished)", "django/db/__init__.py", "close_old_connections"),
+]
+
+
+ORDER_PHASES = [
+    ("whole request (handler)", "django/core/handlers/base.py", "get_response"),
+    ("  view order_detail", "vendorportal/portal/views.py", "order_detail"),
+    ("    order_context", "vendorportal/web/views.py", "order_context"),
+    ("      order page reads (order_page)", "purchasing/selectors.py", "order_page"),
+    ("        SQL compile (as_sql)", "django/db/models/sql/compiler.py", "as_sql"),
+    ("        DB execute (CursorWrapper.execute)", "django/db/backends/utils.py", "execute"),
+    ("      lines HTML (order_line_rows_html)", "vendorportal/web/rows.py", "order_line_rows_html"),
+    ("    page template (render)", "django/shortcuts.py", "render"),
+    ("      form widgets (Widget.render)", "django/forms/widgets.py", "render"),
+    ("      reverse()", "django/urls/base.py", "reverse"),
 ]
 
 
@@ -85,32 +100,43 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=40)
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--order", default="", help="also profile this order's page")
     args = parser.parse_args()
     n = args.requests
+    order = f"/portal/orders/{args.order}/" if args.order else ""
 
     user = User.objects.get(email=os.environ["BENCH_EMAIL"])
     client = Client(SERVER_NAME="127.0.0.1")
     client.force_login(user)
-    for path in (OURS, BARE):
+    pages = [p for p in (OURS, order, BARE) if p]
+    for path in pages:
         for _ in range(5):
             client.get(path)
 
     print(f"In-process, {connection.vendor}, {n} requests each (test client, full middleware):")
     print(f"  {'page':<28}{'median ms':>10}{'SQL ms':>9}{'queries':>9}")
-    for path in (OURS, BARE):
+    for path in pages:
         median, sql, queries = timed(client, path, n)
         print(f"  {path:<28}{median:>10.2f}{sql:>9.2f}{queries:>9.1f}")
 
+    profile(client, OURS, PHASES, n, args.top)
+    if order:
+        profile(client, order, ORDER_PHASES, n, args.top)
+
+
+def profile(
+    client: Client, path: str, phases: list[tuple[str, str, str]], n: int, top: int
+) -> None:
     profiler = cProfile.Profile()
     profiler.enable()
     for _ in range(n):
-        client.get(OURS)
+        client.get(path)
     profiler.disable()
     stats = pstats.Stats(profiler)
     raw: dict[tuple[str, int, str], tuple[int, int, float, float, Any]] = stats.stats  # type: ignore[attr-defined]
     total = sum(tt for (_cc, _nc, tt, _ct, _callers) in raw.values()) / n * 1000
-    print(f"\ncProfile of {OURS} (ms per request, inflated by profiling; {total:.1f} ms total):")
-    for label, suffix, name in PHASES:
+    print(f"\ncProfile of {path} (ms per request, inflated by profiling; {total:.1f} ms total):")
+    for label, suffix, name in phases:
         ct = sum(
             v[3] for (file, _line, func), v in raw.items() if func == name and file.endswith(suffix)
         )
@@ -118,8 +144,8 @@ def main() -> None:
             v[1] for (file, _line, func), v in raw.items() if func == name and file.endswith(suffix)
         )
         print(f"  {label:<44}{ct / n * 1000:>8.2f} ms  ({calls / n:.0f} calls)")
-    print(f"\nTop {args.top} functions by own time:")
-    stats.sort_stats("tottime").print_stats(args.top)
+    print(f"\nTop {top} functions by own time:")
+    stats.sort_stats("tottime").print_stats(top)
 
 
 if __name__ == "__main__":
