@@ -10,7 +10,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from django.core.management import call_command
 from django.utils import timezone
 
 from tests.factories import make_order
@@ -143,8 +142,32 @@ def test_the_background_worker_delivers_after_commit(receiver, vendor_a, buyer):
     subscription.last_event_id = Event.objects.latest("id").id
     subscription.save()
     collaboration.comment_add(order=order, by=buyer, body="to the ERP")
-    # The commit enqueued the task; the worker (django-tasks' db_worker) runs it.
-    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+    # The commit enqueued the task; the worker (django-tasks' db_worker, in its own process
+    # as in production: it installs signal handlers that exit) runs it.
+    import os
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    from tests.asgi import ROOT, database_url
+
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "vendorportal",
+            "db_worker",
+            "--batch",
+            "--no-startup-delay",
+            "--no-reload",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": database_url(), "SECRET_KEY": settings.SECRET_KEY},
+        check=True,
+        timeout=60,
+        capture_output=True,
+    )
     deadline = time.monotonic() + 5
     while not receiver.delivered() and time.monotonic() < deadline:
         time.sleep(0.05)
