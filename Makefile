@@ -75,7 +75,7 @@ test: $(STAMP) ## Run the test suite (SQLite, or the database in DATABASE_URL)
 	if [ $$status -eq 5 ]; then echo "error: pytest collected no tests." >&2; fi; \
 	exit $$status
 
-api-fuzz: $(STAMP) ## schemathesis against the API on a live demo server (API_FUZZ_EXAMPLES=100)
+api-fuzz: $(STAMP) ## schemathesis against the API on a live demo server (API_FUZZ_EXAMPLES=50)
 	$(BIN)/python tests/api_fuzz.py
 
 lint: $(STAMP) ## ruff check, ruff format --check and mypy (runs all three, fails if any fails)

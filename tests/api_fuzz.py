@@ -49,7 +49,7 @@ def vendorportal(*args: str, env: dict[str, str]) -> str:
 
 
 def main() -> int:
-    examples = os.environ.get("API_FUZZ_EXAMPLES", "100")
+    examples = os.environ.get("API_FUZZ_EXAMPLES", "50")
     tmp = Path(tempfile.mkdtemp(prefix="vp-api-fuzz-"))
     env = {
         **os.environ,
