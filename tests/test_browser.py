@@ -51,7 +51,16 @@ def shot(page: Page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
+def without_live_stream(page: Page) -> Page:
+    """pytest-django's live_server is a threaded WSGI server: it cannot serve a stream
+    (it would hold a thread forever and keep the test run from ending). The live stream
+    is tested against uvicorn below and in test_live.py."""
+    page.route("**/events?*", lambda route: route.abort())
+    return page
+
+
 def log_in(page: Page, base: str, email: str) -> None:
+    without_live_stream(page)
     page.goto(f"{base}/accounts/login/")
     page.fill("input[name=login]", email)
     page.fill("input[name=password]", TEST_PASSWORD)
