@@ -50,8 +50,8 @@ fresh database with the first `--profile-lines` lines' orders (vendors and items
 first, unprofiled), once for the first load and once for the unchanged re-import: the top
 functions, and the SQL statements per order grouped by their text.
 
-Duration: each first load runs at ~190 order lines/s on a 2-CPU machine, so the default
-(100,000 lines) takes about 22 minutes in all; `--lines 20000` about 5, `--lines 5000` about
+Duration: each first load runs at 150-190 order lines/s on a 2-CPU machine, so the default
+(100,000 lines) takes 22-25 minutes in all; `--lines 20000` about 5, `--lines 5000` about
 1.5. `--skip-api` or `--skip-import` halves it.
 
 This prints figures; it is not a pass/fail test (it exits 1 if a check fails).
