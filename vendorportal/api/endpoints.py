@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Exists, OuterRef, Prefetch, Q
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from ninja import Header, Query, Router, Status
 
 from vendorportal.api import schemas as s
@@ -46,6 +46,10 @@ IDEMPOTENCY_HELP = (
     "key gets the first answer again and changes nothing; the key with another request "
     "is refused (409)."
 )
+
+
+# The documented header of every POST (read by `idempotency.idempotent`).
+IDEMPOTENCY_KEY = Header(None, alias="Idempotency-Key", description=IDEMPOTENCY_HELP)
 
 
 def _limit(limit: int) -> int:
@@ -183,9 +187,7 @@ def acknowledge(
     request: HttpRequest,
     number: str,
     payload: s.AcknowledgementIn,
-    idempotency_key: str | None = Header(
-        None, alias="Idempotency-Key", description=IDEMPOTENCY_HELP
-    ),
+    idempotency_key: str | None = IDEMPOTENCY_KEY,
 ) -> Status[dict[str, Any]]:
     """Answer the order's current revision. Answering an older one is refused with 409,
     naming the current revision; nothing is stored."""
@@ -220,9 +222,7 @@ def propose(
     request: HttpRequest,
     number: str,
     payload: s.ProposalIn,
-    idempotency_key: str | None = Header(
-        None, alias="Idempotency-Key", description=IDEMPOTENCY_HELP
-    ),
+    idempotency_key: str | None = IDEMPOTENCY_KEY,
 ) -> Status[dict[str, Any]]:
     """Propose a new due date or quantity for a delivery, or a new price for a line, with
     a reason. The order does not change until the buyer accepts."""
@@ -233,7 +233,7 @@ def propose(
         if payload.delivery_number is not None:
             delivery = line.deliveries.filter(delivery_number=payload.delivery_number).first()
             if delivery is None:
-                raise access.Http404("No such delivery.")
+                raise Http404("No such delivery.")
         proposal = collaboration.proposal_create(
             order=order,
             line=line,
@@ -272,9 +272,7 @@ def comment(
     request: HttpRequest,
     number: str,
     payload: s.CommentIn,
-    idempotency_key: str | None = Header(
-        None, alias="Idempotency-Key", description=IDEMPOTENCY_HELP
-    ),
+    idempotency_key: str | None = IDEMPOTENCY_KEY,
 ) -> Status[dict[str, Any]]:
     with caller(request, write=True) as viewer:
         order = access.order_or_404(viewer, number)

@@ -10,10 +10,10 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from django.http import HttpRequest
-from ninja import Field, Header, Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 
 from vendorportal.api.auth import caller, token_of
-from vendorportal.api.endpoints import IDEMPOTENCY_HELP
+from vendorportal.api.endpoints import IDEMPOTENCY_KEY
 from vendorportal.api.errors import COMMON_ERRORS, ApiRefusal, ErrorOut
 from vendorportal.api.idempotency import idempotent
 from vendorportal.errors import DomainError
@@ -257,95 +257,6 @@ def _batch(request: HttpRequest, records: list[Any], upsert: Any) -> dict[str, A
     }
 
 
-@router.post("/vendors", response={200: UpsertOut, **SYNC_ERRORS}, summary="Upsert a vendor")
-@idempotent
-def sync_vendor(
-    request: HttpRequest,
-    payload: VendorIn,
-    idempotency_key: str | None = Header(
-        None, alias="Idempotency-Key", description=IDEMPOTENCY_HELP
-    ),
-) -> Status[dict[str, Any]]:
-    """Create or update the vendor with this external id; an identical record changes
-    nothing and answers "unchanged"."""
-    _integration(request)
-    with caller(request, write=True) as viewer:
-        outcome = _upsert_vendor(payload, viewer.user)
-    return Status(200, {"external_id": payload.external_id, "result": outcome})
-
-
-@router.post("/vendors/batch", response={200: BatchOut, **SYNC_ERRORS}, summary="Upsert vendors")
-@idempotent
-def sync_vendors(
-    request: HttpRequest,
-    payload: VendorBatchIn,
-    idempotency_key: str | None = Header(
-        None, alias="Idempotency-Key", description=IDEMPOTENCY_HELP
-    ),
-) -> Status[dict[str, Any]]:
-    """Up to 1,000 vendors; the answer reports each record (refused ones with why)."""
-    return Status(200, _batch(request, payload.records, _upsert_vendor))
-
-
-@router.post("/items", response={200: UpsertOut, **SYNC_ERRORS}, summary="Upsert an item")
-@idempotent
-def sync_item(
-    request: HttpRequest,
-    payload: ItemIn,
-    idempotency_key: str | None = Header(
-        None, alias="Idempotency-Key", description=IDEMPOTENCY_HELP
-    ),
-) -> Status[dict[str, Any]]:
-    _integration(request)
-    with caller(request, write=True) as viewer:
-        outcome = _upsert_item(payload, viewer.user)
-    return Status(200, {"external_id": payload.external_id, "result": outcome})
-
-
-@router.post("/items/batch", response={200: BatchOut, **SYNC_ERRORS}, summary="Upsert items")
-@idempotent
-def sync_items(
-    request: HttpRequest,
-    payload: ItemBatchIn,
-    idempotency_key: str | None = Header(
-        None, alias="Idempotency-Key", description=IDEMPOTENCY_HELP
-    ),
-) -> Status[dict[str, Any]]:
-    return Status(200, _batch(request, payload.records, _upsert_item))
-
-
-@router.post("/orders", response={200: UpsertOut, **SYNC_ERRORS}, summary="Upsert an order")
-@idempotent
-def sync_order(
-    request: HttpRequest,
-    payload: OrderIn,
-    idempotency_key: str | None = Header(
-        None, alias="Idempotency-Key", description=IDEMPOTENCY_HELP
-    ),
-) -> Status[dict[str, Any]]:
-    """Create the order with this external id (issued unless `status` is "draft"), or make
-    it agree with the record: an issued order gets one new revision whose change list is
-    the difference, so the supplier sees exactly what changed. An identical record changes
-    nothing (no revision, no event)."""
-    _integration(request)
-    with caller(request, write=True) as viewer:
-        outcome = _upsert_order(payload, viewer.user)
-    return Status(200, {"external_id": payload.external_id, "result": outcome})
-
-
-@router.post("/orders/batch", response={200: BatchOut, **SYNC_ERRORS}, summary="Upsert orders")
-@idempotent
-def sync_orders(
-    request: HttpRequest,
-    payload: OrderBatchIn,
-    idempotency_key: str | None = Header(
-        None, alias="Idempotency-Key", description=IDEMPOTENCY_HELP
-    ),
-) -> Status[dict[str, Any]]:
-    """Up to 1,000 orders; each is upserted in its own transaction and reported."""
-    return Status(200, _batch(request, payload.records, _upsert_order))
-
-
 def _one(request: HttpRequest, payload: Any, upsert: Any) -> Status[dict[str, Any]]:
     _integration(request)
     with caller(request, write=True) as viewer:
@@ -353,84 +264,113 @@ def _one(request: HttpRequest, payload: Any, upsert: Any) -> Status[dict[str, An
     return Status(200, {"external_id": payload.external_id, "result": outcome})
 
 
-@router.post("/receipts", response={200: UpsertOut, **SYNC_ERRORS}, summary="Record a receipt")
-@idempotent
-def sync_receipt(
-    request: HttpRequest,
-    payload: ReceiptIn,
-    idempotency_key: str | None = Header(
-        None, alias="Idempotency-Key", description=IDEMPOTENCY_HELP
+UPSERTED = 'an identical record changes nothing and answers "unchanged".'
+RECORDED_ONCE = (
+    'It is recorded once: the same external id again answers "unchanged" if it agrees, '
+    "and 409 if it does not."
+)
+# path, the record's schema, the batch's schema, its upsert, one and many in the summary,
+# and what the single-record operation does.
+ENDPOINTS: list[tuple[str, type[Schema], type[Schema], Any, str, str, str]] = [
+    (
+        "vendors",
+        VendorIn,
+        VendorBatchIn,
+        _upsert_vendor,
+        "a vendor",
+        "vendors",
+        f"Create or update the vendor with this external id; {UPSERTED}",
     ),
-) -> Status[dict[str, Any]]:
-    """A goods receipt (or, with kind "return", a return) against an order's deliveries,
-    with the screens' rules (over-receipt tolerance, closing what is received in full).
-    A receipt is recorded once: the same external id again answers "unchanged" if it
-    agrees, and 409 if it does not."""
-    return _one(request, payload, _upsert_receipt)
-
-
-@router.post("/receipts/batch", response={200: BatchOut, **SYNC_ERRORS}, summary="Record receipts")
-@idempotent
-def sync_receipts(
-    request: HttpRequest,
-    payload: ReceiptBatchIn,
-    idempotency_key: str | None = Header(
-        None, alias="Idempotency-Key", description=IDEMPOTENCY_HELP
+    (
+        "items",
+        ItemIn,
+        ItemBatchIn,
+        _upsert_item,
+        "an item",
+        "items",
+        f"Create or update the item with this external id; {UPSERTED}",
     ),
-) -> Status[dict[str, Any]]:
-    return Status(200, _batch(request, payload.records, _upsert_receipt))
-
-
-@router.post("/invoices", response={200: UpsertOut, **SYNC_ERRORS}, summary="Record an invoice")
-@idempotent
-def sync_invoice(
-    request: HttpRequest,
-    payload: InvoiceIn,
-    idempotency_key: str | None = Header(
-        None, alias="Idempotency-Key", description=IDEMPOTENCY_HELP
+    (
+        "orders",
+        OrderIn,
+        OrderBatchIn,
+        _upsert_order,
+        "an order",
+        "orders",
+        'Create the order with this external id (issued unless `status` is "draft"), or make '
+        "it agree with the record: an issued order gets one new revision whose change list is "
+        f"the difference, so the supplier sees exactly what changed; {UPSERTED}",
     ),
-) -> Status[dict[str, Any]]:
-    """A supplier invoice against order lines, matched at once (three-way match). Recorded
-    once: the same external id again answers "unchanged" if it agrees, 409 if not."""
-    return _one(request, payload, _upsert_invoice)
-
-
-@router.post("/invoices/batch", response={200: BatchOut, **SYNC_ERRORS}, summary="Record invoices")
-@idempotent
-def sync_invoices(
-    request: HttpRequest,
-    payload: InvoiceBatchIn,
-    idempotency_key: str | None = Header(
-        None, alias="Idempotency-Key", description=IDEMPOTENCY_HELP
+    (
+        "receipts",
+        ReceiptIn,
+        ReceiptBatchIn,
+        _upsert_receipt,
+        "a receipt",
+        "receipts",
+        'A goods receipt (or, with kind "return", a return) against an order\'s deliveries, '
+        f"with the screens' rules (over-receipt tolerance, closing what is received in full). "
+        f"{RECORDED_ONCE}",
     ),
-) -> Status[dict[str, Any]]:
-    return Status(200, _batch(request, payload.records, _upsert_invoice))
-
-
-@router.post("/payments", response={200: UpsertOut, **SYNC_ERRORS}, summary="Record a payment")
-@idempotent
-def sync_payment(
-    request: HttpRequest,
-    payload: PaymentIn,
-    idempotency_key: str | None = Header(
-        None, alias="Idempotency-Key", description=IDEMPOTENCY_HELP
+    (
+        "invoices",
+        InvoiceIn,
+        InvoiceBatchIn,
+        _upsert_invoice,
+        "an invoice",
+        "invoices",
+        "A supplier invoice against order lines, matched at once (three-way match). "
+        + RECORDED_ONCE,
     ),
-) -> Status[dict[str, Any]]:
-    """A payment of an invoice (partially paid or paid; overpayment refused). Recorded
-    once: the same external id again answers "unchanged" if it agrees, 409 if not."""
-    return _one(request, payload, _upsert_payment)
-
-
-@router.post("/payments/batch", response={200: BatchOut, **SYNC_ERRORS}, summary="Record payments")
-@idempotent
-def sync_payments(
-    request: HttpRequest,
-    payload: PaymentBatchIn,
-    idempotency_key: str | None = Header(
-        None, alias="Idempotency-Key", description=IDEMPOTENCY_HELP
+    (
+        "payments",
+        PaymentIn,
+        PaymentBatchIn,
+        _upsert_payment,
+        "a payment",
+        "payments",
+        f"A payment of an invoice (partially paid or paid; overpayment refused). {RECORDED_ONCE}",
     ),
-) -> Status[dict[str, Any]]:
-    return Status(200, _batch(request, payload.records, _upsert_payment))
+]
+
+
+def _register(
+    path: str, one: type[Schema], many: type[Schema], upsert: Any, a: str, plural: str, doc: str
+) -> None:
+    """The single-record and the batch operation of one kind (same rules, same answers)."""
+
+    def single(
+        request: HttpRequest,
+        payload: one,  # type: ignore[valid-type]  # the kind's schema, read by django-ninja
+        idempotency_key: str | None = IDEMPOTENCY_KEY,
+    ) -> Status[dict[str, Any]]:
+        return _one(request, payload, upsert)
+
+    def batch(
+        request: HttpRequest,
+        payload: many,  # type: ignore[valid-type]  # the kind's batch schema
+        idempotency_key: str | None = IDEMPOTENCY_KEY,
+    ) -> Status[dict[str, Any]]:
+        return Status(200, _batch(request, payload.records, upsert))  # type: ignore[attr-defined]
+
+    single.__name__, batch.__name__ = f"sync_{path}_one", f"sync_{path}_batch"
+    router.post(
+        f"/{path}",
+        response={200: UpsertOut, **SYNC_ERRORS},
+        summary=f"Sync {a}",
+        description=doc,
+    )(idempotent(single))
+    router.post(
+        f"/{path}/batch",
+        response={200: BatchOut, **SYNC_ERRORS},
+        summary=f"Sync {plural}",
+        description=f"Up to {MAX_BATCH:,} {plural}, each in its own transaction and "
+        "reported: a refused record says why and leaves nothing behind.",
+    )(idempotent(batch))
+
+
+for _endpoint in ENDPOINTS:
+    _register(*_endpoint)
 
 
 # What `vendorportal import` reads, in the order it applies them (an order needs its
