@@ -147,6 +147,8 @@ TEMPLATES = [
         },
     },
 ]
+# Django's form renderer, with plain <input>s rendered in Python (see the module).
+FORM_RENDERER = "vendorportal.web.form_renderer.FormRenderer"
 
 DATABASES = {
     "default": dj_database_url.parse(
@@ -196,8 +198,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
+    "vendorportal.accounts.backends.ModelBackend",
+    "vendorportal.accounts.backends.AccountBackend",
 ]
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"

@@ -30,7 +30,7 @@ from vendorportal.web.errors import add_domain_error
 View = Callable[..., HttpResponse]
 
 # The backend that logs in a login just made from an invitation.
-LOGIN_BACKEND = "django.contrib.auth.backends.ModelBackend"
+LOGIN_BACKEND = "vendorportal.accounts.backends.ModelBackend"
 
 
 def site_url_for(request: HttpRequest) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, F, Func, IntegerField, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 
 from vendorportal.collaboration.models import ProposalStatus
@@ -122,7 +122,7 @@ OPEN_LINE_FIELDS = (
 
 
 def _open_line_values(
-    viewer: Viewer, filters: OpenLineFilters, *, sort: str, with_total: bool
+    viewer: Viewer, filters: OpenLineFilters, *, sort: str
 ) -> QuerySet[Delivery, dict[str, Any]]:
     descending = sort.startswith("-")
     keys = OPEN_LINE_SORTS.get(sort.lstrip("-"), OPEN_LINE_SORTS[OPEN_LINE_DEFAULT_SORT])
@@ -147,12 +147,6 @@ def _open_line_values(
         "acknowledged": access.current_revision_acknowledged_for("order"),
         "proposal_pending": Q(pk__in=pending_deliveries),
     }
-    if with_total:
-        # An uncorrelated subquery: the database counts once, not once per row, and the
-        # page needs no separate COUNT query.
-        counted = deliveries.order_by().annotate(n=Func(F("pk"), function="COUNT")).values("n")
-        annotations["total"] = Subquery(counted, output_field=IntegerField())
-        fields.append("total")
     return deliveries.annotate(**annotations).order_by(*ordering, "pk").values(*fields)
 
 
@@ -170,7 +164,7 @@ def open_line_rows(
     viewer: Viewer, filters: OpenLineFilters, *, sort: str, offset: int, limit: int | None
 ) -> list[dict[str, Any]]:
     """The open deliveries as dicts, sorted and sliced, in one query."""
-    queryset = _open_line_values(viewer, filters, sort=sort, with_total=False)
+    queryset = _open_line_values(viewer, filters, sort=sort)
     return _finish_open_line_rows(
         list(queryset[offset : offset + limit] if limit else queryset[offset:])
     )
@@ -186,13 +180,21 @@ class OpenLinePage:
 def open_line_page(
     viewer: Viewer, filters: OpenLineFilters, *, sort: str, number: int, size: int
 ) -> OpenLinePage:
-    """One page of open deliveries and how many there are in all, in one query (three
-    when the page asked for is past the end)."""
-    queryset = _open_line_values(viewer, filters, sort=sort, with_total=True)
+    """One page of open deliveries and how many there are in all.
+
+    One query when the page is the last one (most suppliers' open lines fit on the first
+    page): it reads one row more than the page holds, and if that row is not there, the
+    total is known without counting. Otherwise a COUNT follows; and a page past the end
+    shows the last page.
+    """
+    queryset = _open_line_values(viewer, filters, sort=sort)
     offset = (number - 1) * size
-    rows = list(queryset[offset : offset + size])
-    if rows:
-        total = rows[0]["total"]
+    rows = list(queryset[offset : offset + size + 1])
+    if 0 < len(rows) <= size:
+        total = offset + len(rows)
+    elif rows:
+        del rows[size:]
+        total = open_deliveries(viewer, filters).count()
     elif number > 1:
         total = open_deliveries(viewer, filters).count()
         number = max((total + size - 1) // size, 1)
@@ -200,8 +202,6 @@ def open_line_page(
         rows = list(queryset[offset : offset + size])
     else:
         total = 0
-    for row in rows:
-        del row["total"]
     return OpenLinePage(rows=_finish_open_line_rows(rows), number=number, total=total)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
 
+from vendorportal.events.context import note_page_start
 from vendorportal.purchasing.access import Viewer
 
 View = Callable[..., HttpResponse]
@@ -28,6 +29,8 @@ def _side(internal: bool) -> Callable[[View], View]:
             viewer: Viewer | None = getattr(request, "viewer", None)
             if viewer is None or viewer.internal != internal:
                 raise Http404("No such page.")
+            if request.method == "GET":
+                note_page_start(request, viewer)
             return view(request, *args, **kwargs)
 
         return wrapper
