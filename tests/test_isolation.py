@@ -196,6 +196,19 @@ def test_drafts_are_invisible_to_the_supplier(client, world, amos):
     assert world["draft"].number not in client.get("/portal/orders/?show=all").content.decode()
 
 
+def test_a_shared_comment_on_a_draft_is_not_announced_to_the_supplier(world, buyer, amos):
+    """The draft's number must not reach the supplier through the event log (API, stream)."""
+    from vendorportal.purchasing import access
+
+    collaboration.comment_add(order=world["draft"], by=buyer, body="Before we issue this")
+    with access.scope_for(amos) as viewer:
+        assert viewer is not None
+        orders_announced = set(access.events(viewer).values_list("order__number", flat=True))
+    assert world["order"].number in orders_announced
+    assert world["draft"].number not in orders_announced
+    assert world["draft"].events.filter(kind="comment.added", internal=False).count() == 0
+
+
 def all_vendor_a_pages(w) -> list[str]:
     return [
         "/portal/",

@@ -456,7 +456,8 @@ def comment_add(
         vendor_id=order.vendor_id,
         order_id=order.pk,
         actor_id=by.pk,
-        internal=internal,
+        # A draft is not the supplier's yet: even a shared comment on it is not announced.
+        internal=internal or order.status == OrderStatus.DRAFT,
         summary=f"{'Internal comment' if internal else 'Comment'} by {by.display_name}{where}",
         data={
             "order": order.number,

@@ -176,8 +176,10 @@ def comments(viewer: Viewer, order: PurchaseOrder) -> QuerySet[Comment]:
 
 
 def events(viewer: Viewer) -> QuerySet[Event]:
-    """The event log as the viewer may see it: a supplier gets its own, shared events."""
-    return _own(viewer, Event.objects.all(), internal=False)
+    """The event log as the viewer may see it: a supplier gets its own, shared events,
+    never one of a draft order (services mark those internal; this holds if one forgets)."""
+    queryset = _own(viewer, Event.objects.all(), internal=False)
+    return queryset if viewer.internal else queryset.exclude(order__status=OrderStatus.DRAFT)
 
 
 def acknowledgements(viewer: Viewer) -> QuerySet[Acknowledgement]:
