@@ -88,3 +88,58 @@ def test_order_page_queries_do_not_grow_with_deliveries(client, vendor_a, buyer,
     assert queries(client, f"/buying/orders/{small_order.number}/") == queries(
         client, f"/buying/orders/{large_order.number}/"
     )
+
+
+def synced_order(external_id: str, vendor, lines: int):
+    from vendorportal.purchasing import sync
+
+    return sync.OrderRecord(
+        external_id=external_id,
+        number=external_id,
+        vendor_external_id=vendor.external_id,
+        lines=tuple(
+            sync.LineRecord(
+                line_number=10 * (n + 1),
+                quantity=D(20),
+                unit_price=D("2.5"),
+                description=f"Part {n}",
+                deliveries=(
+                    sync.DeliveryRecord(1, D(10), dt.date(2026, 12, 1)),
+                    sync.DeliveryRecord(2, D(10), dt.date(2026, 12, 15)),
+                ),
+            )
+            for n in range(lines)
+        ),
+    )
+
+
+def test_a_synced_issued_order_costs_the_same_statements_for_2_or_40_lines(vendor_a, buyer):
+    """The ERP sync creates thousands of orders: each in a fixed number of statements."""
+    from vendorportal.purchasing import sync
+
+    vendor_a.external_id = "ERP-V-A"
+    vendor_a.save()
+    counts = []
+    for external_id, lines in (("ERP-SMALL", 2), ("ERP-LARGE", 40)):
+        with CaptureQueriesContext(connection) as captured:
+            order, outcome = sync.order_upsert(
+                record=synced_order(external_id, vendor_a, lines), by=buyer
+            )
+        assert outcome == "created"
+        assert (order.status, order.revision) == ("issued", 1)
+        assert order.deliveries.count() == 2 * lines
+        counts.append(len(captured))
+    assert counts[0] == counts[1], counts
+    assert counts[1] <= 20, counts
+    from vendorportal.purchasing import revisions
+
+    stored = order.revisions.get().snapshot
+    assert stored == revisions.order_snapshot(order)
+    print(f"statements per synced issued order: {counts[1]}")
+    # Sent again unchanged, it changes nothing: the in-memory revision snapshot is what
+    # a read from the database gives.
+    for external_id, lines in (("ERP-SMALL", 2), ("ERP-LARGE", 40)):
+        order, outcome = sync.order_upsert(
+            record=synced_order(external_id, vendor_a, lines), by=buyer
+        )
+        assert (outcome, order.revision) == ("unchanged", 1)

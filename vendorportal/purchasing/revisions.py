@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -110,6 +111,16 @@ def delivery_snapshot(delivery: Delivery) -> dict[str, Any]:
 
 def order_snapshot(order: PurchaseOrder) -> Snapshot:
     """The supplier-visible commercial content of `order` as it is in the database now."""
+    lines = list(order.lines.select_related("item").order_by("line_number"))
+    by_id: dict[int, list[Delivery]] = {line.pk: [] for line in lines}
+    for delivery in Delivery.objects.filter(order=order):
+        by_id[delivery.line_id].append(delivery)
+    return snapshot_of(order, [(line, by_id[line.pk]) for line in lines])
+
+
+def snapshot_of(order: PurchaseOrder, lines: Iterable[tuple[Line, Iterable[Delivery]]]) -> Snapshot:
+    """The snapshot of `order` with these lines and deliveries: the services' editor holds
+    them in memory after saving, so a revision costs no re-read of the order."""
     header = {
         "currency": order.currency,
         "payment_terms": order.payment_terms,
@@ -120,16 +131,14 @@ def order_snapshot(order: PurchaseOrder) -> Snapshot:
         "notes_to_vendor": order.notes_to_vendor,
         "cancelled": order.status == OrderStatus.CANCELLED,
     }
-    lines: dict[str, Any] = {}
-    for line in order.lines.select_related("item").order_by("line_number"):
+    entries: dict[str, Any] = {}
+    for line, deliveries in lines:
         entry = line_snapshot(line)
-        entry["deliveries"] = {}
-        lines[str(line.line_number)] = entry
-    for delivery in Delivery.objects.filter(order=order).select_related("line"):
-        lines[str(delivery.line.line_number)]["deliveries"][str(delivery.delivery_number)] = (
-            delivery_snapshot(delivery)
-        )
-    return {"header": header, "lines": lines}
+        entry["deliveries"] = {
+            str(delivery.delivery_number): delivery_snapshot(delivery) for delivery in deliveries
+        }
+        entries[str(line.line_number)] = entry
+    return {"header": header, "lines": entries}
 
 
 def diff_snapshots(old: Snapshot, new: Snapshot) -> list[Change]:

@@ -364,10 +364,10 @@ def order_upsert(*, record: OrderRecord, by: User | None) -> tuple[PurchaseOrder
             number=record.number,
             order_date=record.order_date,
             external_id=external_id,
+            issue=record.status == OrderStatus.ISSUED,
+            reason="Issued from the ERP",
             **record.header(),
         )
-        if record.status == OrderStatus.ISSUED:
-            order = services.order_issue(order=order, by=by, reason="Issued from the ERP")
         return order, "created"
     if order.number != record.number or order.vendor_id != vendor.pk or order.kind != record.kind:
         raise DomainError(
