@@ -670,6 +670,43 @@ def test_an_order_upsert_adds_and_cancels_lines_and_refuses_what_cannot_change(
     assert order.revision == 3 and order.number == "PO-ERP-1"
 
 
+def test_an_order_upsert_cancels_an_order_with_nothing_received(as_erp, as_amos, erp_master_data):
+    from vendorportal.purchasing.models import PurchaseOrder
+
+    never_sent = as_erp.post("/sync/orders", erp_order(status="cancelled"))
+    assert never_sent.status_code == 400
+    assert never_sent.data["error"]["details"] == {"field": "status"}
+    assert not PurchaseOrder.objects.filter(external_id="ERP-PO-1").exists()
+
+    as_erp.post("/sync/orders", erp_order())
+    as_erp.post("/sync/orders", erp_order(external_id="ERP-PO-2", number="PO-ERP-2"))
+    assert as_erp.post("/sync/orders", erp_order(status="cancelled")).data["result"] == "updated"
+    order = PurchaseOrder.objects.get(external_id="ERP-PO-1")
+    assert order.status == "cancelled" and order.revision == 2
+    assert {line.status for line in order.lines.all()} == {"cancelled"}
+    # The supplier sees the cancellation as the newest revision to acknowledge.
+    assert as_amos.get("/orders/PO-ERP-1").data["status"] == "cancelled"
+    events = Event.objects.count()
+    assert as_erp.post("/sync/orders", erp_order(status="cancelled")).data["result"] == (
+        "unchanged"
+    )
+    assert as_erp.post("/sync/orders", erp_order()).data["result"] == "unchanged"
+    assert Event.objects.count() == events
+
+    # Once goods arrived, the order can no longer be cancelled (it is closed instead).
+    receipt = {
+        "external_id": "GR-CANCEL",
+        "order_external_id": "ERP-PO-2",
+        "lines": [{"line_number": 10, "delivery_number": 1, "quantity": "10"}],
+    }
+    assert as_erp.post("/sync/receipts", receipt).status_code == 200
+    refused = as_erp.post(
+        "/sync/orders", erp_order(external_id="ERP-PO-2", number="PO-ERP-2", status="cancelled")
+    )
+    assert refused.status_code in (400, 409), refused.data
+    assert PurchaseOrder.objects.get(external_id="ERP-PO-2").status == "issued"
+
+
 def test_an_order_batch_reports_each_record(as_erp, erp_master_data):
     records = [
         erp_order(),

@@ -75,7 +75,7 @@ class OrderIn(Schema):
     number: str = Field(min_length=1, max_length=32)
     vendor_external_id: str = Field(min_length=1, max_length=100)
     kind: Literal["standard", "blanket"] = "standard"
-    status: Literal["draft", "issued"] = "issued"
+    status: Literal["draft", "issued", "cancelled"] = "issued"
     order_date: dt.date | None = None
     currency: str = Field("USD", min_length=3, max_length=3)
     payment_terms: str = Field("", max_length=100)
@@ -299,7 +299,9 @@ ENDPOINTS: list[tuple[str, type[Schema], type[Schema], Any, str, str, str]] = [
         "orders",
         'Create the order with this external id (issued unless `status` is "draft"), or make '
         "it agree with the record: an issued order gets one new revision whose change list is "
-        f"the difference, so the supplier sees exactly what changed; {UPSERTED}",
+        "the difference, so the supplier sees exactly what changed; lines left out are "
+        'cancelled, and `status` "cancelled" cancels the whole order (refused once anything '
+        f"was received: close it instead); {UPSERTED}",
     ),
     (
         "receipts",

@@ -274,10 +274,12 @@ def _changes(
         for name, value in record.header().items()
         if getattr(order, name) != value
     ]
-    lines = {line.line_number: line for line in order.lines.all()}
+    # No ORDER BY: Delivery's default ordering joins the line and the order, and without
+    # fresh statistics PostgreSQL plans that join as a scan of every line in the database.
+    lines = {line.line_number: line for line in order.lines.order_by()}
     deliveries: dict[int, dict[int, Delivery]] = {number: {} for number in lines}
     by_id = {line.pk: line.line_number for line in lines.values()}
-    for delivery in order.deliveries.all():
+    for delivery in order.deliveries.order_by():
         deliveries[by_id[delivery.line_id]][delivery.delivery_number] = delivery
     for wanted in record.lines:
         line = lines.get(wanted.line_number)
@@ -344,8 +346,8 @@ def order_upsert(*, record: OrderRecord, by: User | None) -> tuple[PurchaseOrder
     and kind never change; cancelled lines and deliveries stay cancelled.
     """
     external_id = _required(record.external_id, field="external_id", label="external_id", limit=100)
-    if record.status not in (OrderStatus.DRAFT, OrderStatus.ISSUED):
-        raise DomainError("An order is synced as draft or issued.", field="status")
+    if record.status not in (OrderStatus.DRAFT, OrderStatus.ISSUED, OrderStatus.CANCELLED):
+        raise DomainError("An order is synced as draft, issued or cancelled.", field="status")
     vendor = Vendor.objects.filter(external_id=record.vendor_external_id).first()
     if vendor is None:
         raise DomainError(
@@ -355,6 +357,11 @@ def order_upsert(*, record: OrderRecord, by: User | None) -> tuple[PurchaseOrder
     _check_schedule(record)
     items = _items_of(record)
     order = PurchaseOrder.objects.select_for_update().filter(external_id=external_id).first()
+    if order is None and record.status == OrderStatus.CANCELLED:
+        raise DomainError(
+            f"No order has external id {external_id}, so there is nothing to cancel.",
+            field="status",
+        )
     if order is None:
         order = services.order_create(
             vendor=vendor,
@@ -379,6 +386,9 @@ def order_upsert(*, record: OrderRecord, by: User | None) -> tuple[PurchaseOrder
     if order.status in (OrderStatus.CANCELLED, OrderStatus.CLOSED):
         # Finished orders are history: nothing the ERP sends changes them.
         return order, "unchanged"
+    if record.status == OrderStatus.CANCELLED:
+        # The whole order is withdrawn; the lines sent along do not matter any more.
+        return services.order_cancel(order=order, by=by, reason="Cancelled in the ERP"), "updated"
     changes = _changes(order, record, items)
     issue = order.status == OrderStatus.DRAFT and record.status == OrderStatus.ISSUED
     if not changes and not issue:
