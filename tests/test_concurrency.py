@@ -19,9 +19,11 @@ import datetime as dt
 import json
 import os
 import threading
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import pytest
@@ -89,7 +91,7 @@ def race(*calls: Callable[[], Any]) -> list[Outcome]:
                 outcomes[index].value = call()
         except DomainError as refusal:
             outcomes[index].refused = refusal
-        except BaseException as error:  # noqa: BLE001 - any other error is an anomaly
+        except BaseException as error:
             outcomes[index].error = error
         finally:
             connections.close_all()
@@ -108,13 +110,19 @@ class Tally:
     name: str
     trials: int = 0
     anomalies: list[str] = field(default_factory=list)
+    # Which way the races went (shows both interleavings were exercised).
+    seen: Counter[str] = field(default_factory=Counter)
 
     def check(self, trial: int, condition: bool, what: str) -> None:
         if not condition:
             self.anomalies.append(f"trial {trial}: {what}")
 
     def report(self) -> None:
-        print(f"\n{self.name}: {self.trials} trials, {len(self.anomalies)} anomalies")
+        mix = f" ({', '.join(f'{k}: {n}' for k, n in sorted(self.seen.items()))})"
+        print(
+            f"\n{self.name}: {self.trials} trials, {len(self.anomalies)} anomalies"
+            + mix * bool(self.seen)
+        )
         assert not self.anomalies, "\n".join(self.anomalies[:20])
 
 
@@ -131,7 +139,9 @@ def api_post(secret: str, path: str, body: dict[str, Any], **headers: str) -> tu
 
 
 def revision_numbers(order: PurchaseOrder) -> list[int]:
-    return list(Revision.objects.filter(order=order).order_by("number").values_list("number", flat=True))
+    return list(
+        Revision.objects.filter(order=order).order_by("number").values_list("number", flat=True)
+    )
 
 
 def revised_events(order: PurchaseOrder, kind: str = "order.revised") -> list[int]:
@@ -177,11 +187,11 @@ def test_two_buyers_revising_one_order(people: dict[str, Any]) -> None:
         order = make_order(vendor=vendor, by=bea, lines=[("100", "2.50")])
         note, price = f"note {trial}", Decimal("3.25")
         outcomes = race(
-            lambda o=order: services.order_revise(
-                order=o, changes=[services.SetHeader("notes_to_vendor", note)], by=bea
+            lambda o=order, n=note: services.order_revise(
+                order=o, changes=[services.SetHeader("notes_to_vendor", n)], by=bea
             ),
-            lambda o=order: services.order_revise(
-                order=o, changes=[services.SetLine(10, "unit_price", price)], by=ben
+            lambda o=order, p=price: services.order_revise(
+                order=o, changes=[services.SetLine(10, "unit_price", p)], by=ben
             ),
         )
         tally.trials += 1
@@ -221,7 +231,9 @@ def test_acknowledging_while_the_buyer_revises(people: dict[str, Any]) -> None:
                 order=o, revision=1, response="accepted", by=amos
             ),
             lambda o=order: services.order_revise(
-                order=o, changes=[services.SetDelivery(10, 1, "due_date", dt.date(2027, 1, 9))], by=bea
+                order=o,
+                changes=[services.SetDelivery(10, 1, "due_date", dt.date(2027, 1, 9))],
+                by=bea,
             ),
         )
         tally.trials += 1
@@ -229,6 +241,7 @@ def test_acknowledging_while_the_buyer_revises(people: dict[str, Any]) -> None:
         tally.check(trial, revise.ok and ack.error is None, f"outcomes {outcomes}")
         acks = list(Acknowledgement.objects.filter(order=order))
         second = Revision.objects.filter(order=order, number=2).first()
+        tally.seen["acknowledged first" if ack.ok else "refused as stale"] += 1
         if ack.ok:
             # Stored at revision 1: revision 2 must have been made after it committed.
             tally.check(trial, [a.revision for a in acks] == [1], f"acks {acks}")
@@ -241,7 +254,9 @@ def test_acknowledging_while_the_buyer_revises(people: dict[str, Any]) -> None:
             tally.check(trial, ack.refused.code == "stale_revision", f"refused {ack.refused}")  # type: ignore[union-attr]
             tally.check(trial, acks == [], f"a refused acknowledgement was stored: {acks}")
         order.refresh_from_db()
-        tally.check(trial, revision_numbers(order) == [1, 2], f"revisions {revision_numbers(order)}")
+        tally.check(
+            trial, revision_numbers(order) == [1, 2], f"revisions {revision_numbers(order)}"
+        )
     tally.report()
 
 
@@ -299,7 +314,9 @@ def test_the_same_receipt_posted_twice_via_the_service(people: dict[str, Any]) -
         )
         delivery.refresh_from_db()
         tally.check(trial, Receipt.objects.filter(order=order).count() == 1, "receipts")
-        tally.check(trial, delivery.received_quantity == 40, f"received {delivery.received_quantity}")
+        tally.check(
+            trial, delivery.received_quantity == 40, f"received {delivery.received_quantity}"
+        )
     tally.report()
 
 
@@ -316,7 +333,7 @@ def test_the_same_receipt_synced_twice(people: dict[str, Any]) -> None:
             "order_external_id": order.external_id,
             "lines": [{"line_number": 10, "delivery_number": 1, "quantity": "40"}],
         }
-        outcomes = race(*(lambda: api_post(erp, "/sync/receipts", record) for _ in range(2)))
+        outcomes = race(*[partial(api_post, erp, "/sync/receipts", record)] * 2)
         tally.trials += 1
         answers = sorted(o.value[1].get("result", "?") if o.ok else "?" for o in outcomes)
         statuses = [o.value[0] if o.ok else None for o in outcomes]
@@ -324,7 +341,9 @@ def test_the_same_receipt_synced_twice(people: dict[str, Any]) -> None:
         tally.check(trial, answers == ["created", "unchanged"], f"answers {answers}")
         delivery = first_delivery(order)
         tally.check(trial, Receipt.objects.filter(order=order).count() == 1, "receipts")
-        tally.check(trial, delivery.received_quantity == 40, f"received {delivery.received_quantity}")
+        tally.check(
+            trial, delivery.received_quantity == 40, f"received {delivery.received_quantity}"
+        )
     tally.report()
 
 
@@ -339,12 +358,8 @@ def test_the_same_idempotency_key_twice_at_once(people: dict[str, Any]) -> None:
         order = make_order(vendor=vendor, by=bea, lines=[("100", "2.50")])
         body = {"revision": 1, "response": "accepted", "comment": ""}
         path = f"/orders/{order.number}/acknowledgements"
-        outcomes = race(
-            *(
-                lambda: api_post(secret, path, body, HTTP_IDEMPOTENCY_KEY=f"ack-{trial}")
-                for _ in range(2)
-            )
-        )
+        post = partial(api_post, secret, path, body, HTTP_IDEMPOTENCY_KEY=f"ack-{trial}")
+        outcomes = race(post, post)
         tally.trials += 1
         tally.check(trial, all(o.ok for o in outcomes), f"outcomes {outcomes}")
         answers = [o.value for o in outcomes if o.ok]
@@ -385,6 +400,7 @@ def test_proposal_accepted_and_withdrawn_at_once(people: dict[str, Any]) -> None
         )
         tally.trials += 1
         tally.check(trial, accept.ok != withdraw.ok, f"outcomes {accept} {withdraw}")
+        tally.seen["accepted" if accept.ok else "withdrawn"] += 1
         loser = withdraw if accept.ok else accept
         tally.check(
             trial,
@@ -402,9 +418,7 @@ def test_proposal_accepted_and_withdrawn_at_once(people: dict[str, Any]) -> None
             tally.check(trial, proposal.status == ProposalStatus.WITHDRAWN, proposal.status)
             tally.check(trial, order.revision == 1, f"revision {order.revision}")
             tally.check(trial, delivery.due_date != dt.date(2027, 2, 1), "applied anyway")
-        tally.check(
-            trial, ChangeProposal.objects.filter(order=order).count() == 1, "proposals"
-        )
+        tally.check(trial, ChangeProposal.objects.filter(order=order).count() == 1, "proposals")
     tally.report()
 
 
@@ -433,7 +447,7 @@ def test_two_syncs_of_the_same_new_order(people: dict[str, Any]) -> None:
     erp = people["erp_token"]
     for trial in range(TRIALS):
         record = _order_record(f"ERP-PO-N{trial}", f"PO-S{trial}")
-        outcomes = race(*(lambda: api_post(erp, "/sync/orders", record) for _ in range(2)))
+        outcomes = race(*[partial(api_post, erp, "/sync/orders", record)] * 2)
         tally.trials += 1
         statuses = [o.value[0] if o.ok else repr(o.error) for o in outcomes]
         answers = sorted(o.value[1].get("result", "?") if o.ok else "?" for o in outcomes)
@@ -457,7 +471,9 @@ def test_invoice_and_payment_duplicates_via_sync(people: dict[str, Any]) -> None
             vendor=vendor, by=bea, lines=[("100", "2.50")], external_id=f"ERP-PO-I{trial}"
         )
         services.receipt_record(
-            order=order, lines=[services.ReceiptLineInput(first_delivery(order), Decimal(100))], by=bea
+            order=order,
+            lines=[services.ReceiptLineInput(first_delivery(order), Decimal(100))],
+            by=bea,
         )
         invoice = {
             "external_id": f"ERP-INV-{trial}",
@@ -477,8 +493,8 @@ def test_invoice_and_payment_duplicates_via_sync(people: dict[str, Any]) -> None
             "invoice_external_id": invoice["external_id"],
             "amount": "100.00",
         }
-        first = race(*(lambda: api_post(erp, "/sync/invoices", invoice) for _ in range(2)))
-        second = race(*(lambda: api_post(erp, "/sync/payments", payment) for _ in range(2)))
+        first = race(*[partial(api_post, erp, "/sync/invoices", invoice)] * 2)
+        second = race(*[partial(api_post, erp, "/sync/payments", payment)] * 2)
         tally.trials += 1
         for what, outcomes in (("invoice", first), ("payment", second)):
             statuses = [o.value[0] if o.ok else repr(o.error) for o in outcomes]
@@ -491,4 +507,3 @@ def test_invoice_and_payment_duplicates_via_sync(people: dict[str, Any]) -> None
         payments = Payment.objects.filter(invoice__external_id=invoice["external_id"])
         tally.check(trial, payments.count() == 1, f"{payments.count()} payments")
     tally.report()
-

@@ -733,6 +733,25 @@ def _summary(changes: list[revisions.Change], limit: int = 3) -> str:
 # ---------------------------------------------------------------------------------------
 
 
+# Any fixed 64-bit key: the advisory lock below is taken on this number.
+ORDER_CREATION_LOCK = 0x504F_4E554D  # "PONUM"
+
+
+def lock_order_creation() -> None:
+    """Serialise order creation until this transaction ends.
+
+    The next PO number is read from the highest existing one, and a new order's number
+    and external id are checked for duplicates before the insert: two creations at once
+    would read the same highest number (or both find no duplicate) and the unique index
+    would refuse one of them with an IntegrityError. On PostgreSQL a transaction-scoped
+    advisory lock makes them take turns (the second then sees the first's order); SQLite
+    already runs one write transaction at a time.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ORDER_CREATION_LOCK])
+
+
 def _next_order_number() -> str:
     numbers = PurchaseOrder.objects.filter(number__startswith="PO-").values_list(
         "number", flat=True
@@ -773,6 +792,7 @@ def order_create(
         raise DomainError(f"'{kind}' is not an order kind (standard or blanket).", field="kind")
     if not vendor.active:
         raise DomainError(f"Vendor {vendor.code} is inactive; no new orders.", field="vendor")
+    lock_order_creation()
     number = _text(number, field="number", label="Order number", max_length=32) or (
         _next_order_number()
     )
@@ -1182,6 +1202,14 @@ def receipt_record(
     if number and Receipt.objects.filter(number=number).exists():
         raise DomainError(
             f"A receipt numbered {number} already exists.", field="number", code="duplicate"
+        )
+    # Checked under the order's lock, like the number: the same receipt sent twice at once
+    # is refused by name instead of failing on the unique index.
+    if external_id and Receipt.objects.filter(external_id=external_id).exists():
+        raise DomainError(
+            f"A receipt with external id {external_id} already exists.",
+            field="external_id",
+            code="duplicate",
         )
     receipt = Receipt.objects.create(
         number=_text(number, field="number", label="Receipt number", max_length=32)
