@@ -164,7 +164,11 @@ DATABASES = {
 DATABASE_POOL_MAX_SIZE = env_int("DATABASE_POOL_MAX_SIZE", 10)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DATABASE_POOL_MAX_SIZE:
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django requires it with a pool
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
+    # With a pool, Django's health checks make the pool test a connection before handing
+    # it out (one empty query). After PostgreSQL restarts every pooled connection is dead;
+    # without the check each would fail one request with a 500 before the pool dropped it
+    # (bench/fault_drill.py measures this).
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": min(2, DATABASE_POOL_MAX_SIZE),
         "max_size": DATABASE_POOL_MAX_SIZE,
