@@ -24,6 +24,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from vendorportal.accounts.models import User
+from vendorportal.audit import log as audit
 from vendorportal.errors import DomainError
 from vendorportal.events.log import record_event
 from vendorportal.purchasing import revisions
@@ -822,7 +823,7 @@ def order_create(
         kind="order.created",
         vendor_id=vendor.pk,
         order_id=order.pk,
-        actor_id=by.pk if by else None,
+        actor=by,
         internal=True,
         summary=f"Draft {order.number} created with {len(lines)} line(s).",
         data={"order": order.number},
@@ -858,17 +859,18 @@ def _check_issuable(editor: _Editor) -> None:
 def _record_issue(editor: _Editor, *, by: User | None, reason: str) -> None:
     """Revision 1 of a just-issued order (its change list is the whole order), and the event."""
     order = editor.order
-    revision, _ = _record_revision(editor, by=by, reason=reason or "Issued")
+    revision, changes = _record_revision(editor, by=by, reason=reason or "Issued")
     if revision is None:  # pragma: no cover - an order with lines always differs from empty
         raise DomainError(f"Order {order.number} has nothing to issue.")
     record_event(
         kind="order.issued",
         vendor_id=order.vendor_id,
         order_id=order.pk,
-        actor_id=by.pk if by else None,
+        actor=by,
         revision=revision.number,
         summary=f"Order {order.number} issued with {len(editor.lines)} line(s).",
         data={"order": order.number, "revision": revision.number},
+        changes=audit.revision_changes(changes),
     )
 
 
@@ -894,14 +896,13 @@ def _revise(
     if not editor.dirty and not editor.new_lines and not editor.new_deliveries:
         raise DomainError("Nothing to change: the values are the same as before.", code="no_change")
     editor.save()
-    actor_id = by.pk if by else None
     if order.issued_at is None:
         # Never issued: the supplier has not seen it, so there is no revision to tell.
         record_event(
             kind=draft_kind,
             vendor_id=order.vendor_id,
             order_id=order.pk,
-            actor_id=actor_id,
+            actor=by,
             internal=True,
             summary=summary or f"Draft {order.number} edited.",
             data={"order": order.number, **(data or {})},
@@ -914,7 +915,7 @@ def _revise(
             kind="order.internal_updated",
             vendor_id=order.vendor_id,
             order_id=order.pk,
-            actor_id=actor_id,
+            actor=by,
             internal=True,
             summary=summary or f"Internal details of {order.number} edited.",
             data={"order": order.number, **(data or {})},
@@ -924,9 +925,10 @@ def _revise(
             kind=kind,
             vendor_id=order.vendor_id,
             order_id=order.pk,
-            actor_id=actor_id,
+            actor=by,
             revision=revision.number,
             summary=summary or f"Revision {revision.number}: {_summary(changes)}",
+            changes=audit.revision_changes(changes),
             data={"order": order.number, "revision": revision.number, **(data or {})},
         )
     _rematch_invoices(line.pk for line in editor.lines.values())
@@ -1214,7 +1216,7 @@ def receipt_record(
         kind="receipt.recorded",
         vendor_id=order.vendor_id,
         order_id=order.pk,
-        actor_id=by.pk if by else None,
+        actor=by,
         summary=f"Receipt {receipt.number}: {_fmt(total)} received on {len(entries)} "
         f"deliver{'y' if len(entries) == 1 else 'ies'}"
         + (f" (packing slip {receipt.packing_slip})" if receipt.packing_slip else "")
@@ -1295,7 +1297,7 @@ def return_record(
         kind="return.recorded",
         vendor_id=order.vendor_id,
         order_id=order.pk,
-        actor_id=by.pk if by else None,
+        actor=by,
         summary=f"Return {receipt.number}: {_fmt(total)} returned — {reason}",
         data={
             "order": order.number,
@@ -1463,7 +1465,7 @@ def invoice_record(
         kind="invoice.recorded",
         vendor_id=vendor.pk,
         order_id=first_order.pk,
-        actor_id=by.pk if by else None,
+        actor=by,
         summary=f"Invoice {invoice.number} recorded: {invoice.currency} "
         f"{invoice.total_amount:,.2f}"
         + (f", {exceptions} line(s) with match exceptions" if exceptions else ", matched"),
@@ -1491,15 +1493,17 @@ def _invoice_event(
     by: User | None,
     summary: str,
     data: dict[str, Any] | None = None,
+    changes: dict[str, list[Any]] | None = None,
 ) -> None:
     first = invoice.lines.select_related("order_line").first()
     record_event(
         kind=kind,
         vendor_id=invoice.vendor_id,
         order_id=first.order_line.order_id if first else None,
-        actor_id=by.pk if by else None,
+        actor=by,
         summary=summary,
         data={"invoice": invoice.pk, "number": invoice.number, **(data or {})},
+        changes=changes,
     )
 
 
@@ -1544,6 +1548,7 @@ def payment_record(
         external_id=external_id or None,
         created_by=by,
     )
+    old_paid, old_status = invoice.paid_amount, invoice.status
     invoice.paid_amount += amount
     new_status = _invoice_payment_status(invoice)
     check_transition(INVOICE_TRANSITIONS, f"Invoice {invoice.number}", invoice.status, new_status)
@@ -1556,6 +1561,10 @@ def payment_record(
         summary=f"Payment of {invoice.currency} {amount:,.2f} on invoice {invoice.number}"
         f" ({invoice.get_status_display().lower()})",
         data={"payment": payment.pk},
+        changes={
+            "paid_amount": [str(old_paid), str(invoice.paid_amount)],
+            "status": [old_status, invoice.status],
+        },
     )
     return payment
 
@@ -1569,12 +1578,14 @@ def invoice_dispute(*, invoice: Invoice, by: User | None, reason: str) -> Invoic
     )
     if invoice.status == InvoiceStatus.DISPUTED:
         raise DomainError(f"Invoice {invoice.number} is already disputed.", field="status")
+    old_status = invoice.status
     invoice.status = InvoiceStatus.DISPUTED
     invoice.save(update_fields=["status", "updated_at"])
     _invoice_event(
         invoice,
         kind="invoice.disputed",
         by=by,
+        changes={"status": [old_status, invoice.status]},
         summary=f"Invoice {invoice.number} disputed: {reason}",
     )
     return invoice
@@ -1591,6 +1602,7 @@ def invoice_resolve_dispute(*, invoice: Invoice, by: User | None, note: str = ""
         invoice,
         kind="invoice.dispute_resolved",
         by=by,
+        changes={"status": [InvoiceStatus.DISPUTED, invoice.status]},
         summary=f"Dispute on invoice {invoice.number} resolved" + (f": {note}" if note else "."),
     )
     return invoice
@@ -1607,11 +1619,16 @@ def invoice_void(*, invoice: Invoice, by: User | None, reason: str) -> Invoice:
     check_transition(
         INVOICE_TRANSITIONS, f"Invoice {invoice.number}", invoice.status, InvoiceStatus.VOID
     )
+    old_status = invoice.status
     invoice.status = InvoiceStatus.VOID
     invoice.save(update_fields=["status", "updated_at"])
     _rematch_invoices(invoice.lines.values_list("order_line_id", flat=True))
     _invoice_event(
-        invoice, kind="invoice.voided", by=by, summary=f"Invoice {invoice.number} voided: {reason}"
+        invoice,
+        kind="invoice.voided",
+        by=by,
+        summary=f"Invoice {invoice.number} voided: {reason}",
+        changes={"status": [old_status, invoice.status]},
     )
     return invoice
 
