@@ -482,13 +482,16 @@ def _sync_seat(user: User, *, by: User | None, on: dt.date) -> None:
 
 
 @service
-def seats_sync(*, user: User, by: User | None = None) -> None:
+def seats_sync(
+    *, user: User, by: User | None = None, changes: dict[str, list[Any]] | None = None
+) -> None:
     """Record a change made to a login outside these services (the back office's user
-    form) in the seat history, as of today."""
+    form) in the seat history, as of today, and in the audit trail (`changes`: the
+    form's fields, old → new)."""
     _sync_seat(user, by=by, on=today())
     _audit_user(
         "user.updated",
         user,
         by=by,
-        changes={"is_active": [None, user.is_active], "vendor": [None, user.vendor_id]},
+        changes=changes or {"is_active": [None, user.is_active], "vendor": [None, user.vendor_id]},
     )
