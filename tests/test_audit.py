@@ -903,3 +903,23 @@ def test_back_office_user_edits_are_audited_without_passwords(client):
     assert row.actor_id == w.admin.pk and row.object_label == "new.person@acme.example"
     assert row.changes["role"] == [None, Role.VENDOR_USER]
     assert password not in json.dumps(row.changes)
+
+
+@pytest.mark.django_db
+def test_internal_and_draft_edits_record_old_and_new_values():
+    w = World()
+    order = w.order()
+    services.order_revise(
+        order=order, changes=[services.SetHeader("internal_notes", "Expedite")], by=w.buyer
+    )
+    row = newest("order.internal_updated")
+    assert row.changes == {"internal_notes": ["", "Expedite"]} and row.revision is None
+    draft = w.order(issue=False)
+    number = draft.lines.get().line_number
+    services.order_revise(
+        order=draft,
+        changes=[services.SetDelivery(number, 1, "due_date", DUE + dt.timedelta(days=3))],
+        by=w.buyer,
+    )
+    row = newest("order.draft_updated")
+    assert row.changes == {f"line {number}.delivery 1.due_date": [DUE.isoformat(), "2026-12-18"]}

@@ -245,6 +245,13 @@ class _Editor:
     dirty: set[int] = field(default_factory=set)  # id() of changed objects
     new_lines: list[Line] = field(default_factory=list)
     new_deliveries: list[Delivery] = field(default_factory=list)
+    # What the edits changed, field → [old, new], internal fields included: the audit
+    # trail's record of a draft or internal-only edit (a revision has its own diff).
+    edits: dict[str, list[Any]] = field(default_factory=dict)
+
+    def note(self, key: str, old: Any, new: Any) -> None:
+        first = self.edits.get(key, [old, new])[0]
+        self.edits[key] = [first, new]
 
     @classmethod
     def load(cls, order: PurchaseOrder) -> _Editor:
@@ -331,6 +338,7 @@ class _Editor:
             limit = {"payment_terms": 100, "incoterms": 50}.get(name, 10_000)
             value = _text(value, field=name, label=name.replace("_", " "), max_length=limit)
         if getattr(self.order, name) != value:
+            self.note(name, getattr(self.order, name), value)
             setattr(self.order, name, value)
             self.touch(self.order)
 
@@ -359,11 +367,13 @@ class _Editor:
                     )
                 self._set_delivery(live[0], "quantity", quantity)
                 return
+            self.note(f"line {line.line_number}.quantity", line.quantity, quantity)
             line.quantity = quantity
         elif name == "unit_price":
             price = _decimal(value, field=name, label=label, positive=False)
             if price == line.unit_price:
                 return
+            self.note(f"line {line.line_number}.unit_price", line.unit_price, price)
             line.unit_price = price
         else:
             limit = {"description": 300, "vendor_part_number": 64, "unit_of_measure": 16}.get(
@@ -378,6 +388,7 @@ class _Editor:
             )
             if getattr(line, name) == text:
                 return
+            self.note(f"line {line.line_number}.{name}", getattr(line, name), text)
             setattr(line, name, text)
         self.touch(line)
 
@@ -385,6 +396,7 @@ class _Editor:
         line = delivery.line
         self._check_line_changeable(line)
         where = f"Line {line.line_number} delivery {delivery.delivery_number}"
+        key = f"line {line.line_number}.delivery {delivery.delivery_number}"
         if delivery.status == LineStatus.CANCELLED:
             raise DomainError(f"{where} is cancelled.", field="delivery")
         if name not in DELIVERY_EDITABLE:
@@ -397,6 +409,7 @@ class _Editor:
                 raise DomainError(
                     f"{where} is received in full; its due date is final.", field="due_date"
                 )
+            self.note(f"{key}.due_date", delivery.due_date, due)
             delivery.due_date = due
         else:
             quantity = _decimal(value, field=name, label=f"{where} quantity", positive=True)
@@ -411,6 +424,7 @@ class _Editor:
             if self.order.kind == OrderKind.STANDARD:
                 line.quantity += quantity - delivery.quantity
                 self.touch(line)
+            self.note(f"{key}.quantity", delivery.quantity, quantity)
             delivery.quantity = quantity
         self.touch(delivery)
 
@@ -906,6 +920,7 @@ def _revise(
             internal=True,
             summary=summary or f"Draft {order.number} edited.",
             data={"order": order.number, **(data or {})},
+            changes=editor.edits,
         )
         return order
     revision, changes = _record_revision(editor, by=by, reason=reason)
@@ -919,6 +934,7 @@ def _revise(
             internal=True,
             summary=summary or f"Internal details of {order.number} edited.",
             data={"order": order.number, **(data or {})},
+            changes=editor.edits,
         )
     else:
         record_event(
@@ -928,7 +944,7 @@ def _revise(
             actor=by,
             revision=revision.number,
             summary=summary or f"Revision {revision.number}: {_summary(changes)}",
-            changes=audit.revision_changes(changes),
+            changes={**editor.edits, **audit.revision_changes(changes)},
             data={"order": order.number, "revision": revision.number, **(data or {})},
         )
     _rematch_invoices(line.pk for line in editor.lines.values())
