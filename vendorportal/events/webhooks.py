@@ -221,18 +221,20 @@ def deliver_webhooks() -> dict[str, int]:
 
 def redeliver(delivery: WebhookDelivery) -> None:
     """Manual redelivery (the back office): due now, with its attempts starting over."""
-    delivery.status = DeliveryStatus.PENDING
-    delivery.attempts = 0
-    delivery.next_attempt_at = timezone.now()
-    delivery.save(update_fields=["status", "attempts", "next_attempt_at"])
-    audit.record(
-        action="webhook.redelivered",
-        object_type="webhook_delivery",
-        object_id=delivery.pk,
-        object_label=f"event {delivery.event_id} to subscription {delivery.subscription_id}",
-        changes={"status": [None, DeliveryStatus.PENDING]},
-    )
-    transaction.on_commit(deliver_webhooks.enqueue)
+    with transaction.atomic():
+        old_status = delivery.status
+        delivery.status = DeliveryStatus.PENDING
+        delivery.attempts = 0
+        delivery.next_attempt_at = timezone.now()
+        delivery.save(update_fields=["status", "attempts", "next_attempt_at"])
+        audit.record(
+            action="webhook.redelivered",
+            object_type="webhook_delivery",
+            object_id=delivery.pk,
+            object_label=f"event {delivery.event_id} to subscription {delivery.subscription_id}",
+            changes={"status": [old_status, DeliveryStatus.PENDING]},
+        )
+        transaction.on_commit(deliver_webhooks.enqueue)
 
 
 SUBSCRIPTION_FIELDS = ("name", "url", "kinds", "active")
