@@ -696,15 +696,24 @@ def test_record_security_for_other_helpers():
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("trusted", "expected"), [(False, "10.0.0.8"), (True, "203.0.113.9")])
-def test_forwarded_for_counts_only_behind_a_trusted_proxy(client, settings, trusted, expected):
+@pytest.mark.parametrize(
+    ("trusted", "forwarded", "expected"),
+    [
+        (False, "203.0.113.9, 10.0.0.8", "10.0.0.8"),
+        (True, "203.0.113.9, 10.0.0.8", "203.0.113.9"),
+        (True, "<script>, 10.0.0.8", "10.0.0.8"),  # not an address: REMOTE_ADDR stands
+    ],
+)
+def test_forwarded_for_counts_only_behind_a_trusted_proxy(
+    client, settings, trusted, forwarded, expected
+):
     settings.TRUSTED_PROXY = trusted
     w = World()
     client.post(
         "/accounts/login/",
         {"login": w.amos.email, "password": TEST_PASSWORD},
         REMOTE_ADDR="10.0.0.8",
-        HTTP_X_FORWARDED_FOR="203.0.113.9, 10.0.0.8",
+        HTTP_X_FORWARDED_FOR=forwarded,
     )
     assert newest("login").ip == expected
 

@@ -9,6 +9,7 @@ is channel "system". Only plain values are kept, so reading it never queries.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
@@ -62,20 +63,15 @@ def command() -> contextlib.AbstractContextManager[Origin]:
 def client_ip(request: HttpRequest) -> str | None:
     """REMOTE_ADDR; the first X-Forwarded-For address only behind a trusted proxy
     (settings.TRUSTED_PROXY), since anyone can send that header."""
-    ip = request.META.get("REMOTE_ADDR") or None
-    if getattr(settings, "TRUSTED_PROXY", None):
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        first = forwarded.split(",")[0].strip()
-        if first:
-            ip = first
-    if ip is not None:
-        ip = _valid_ip(ip)
+    ip = _valid_ip(request.META.get("REMOTE_ADDR") or "")
+    if getattr(settings, "TRUSTED_PROXY", False):
+        forwarded = _valid_ip(request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")[0].strip())
+        if forwarded is not None:
+            ip = forwarded
     return ip
 
 
 def _valid_ip(value: str) -> str | None:
-    import ipaddress
-
     try:
         return str(ipaddress.ip_address(value))
     except ValueError:
