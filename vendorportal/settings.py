@@ -111,6 +111,7 @@ INSTALLED_APPS = [
     "vendorportal.buying",
     "vendorportal.web",
     "vendorportal.api",
+    "vendorportal.audit",
 ]
 
 MIDDLEWARE = [
@@ -123,6 +124,8 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     # Every request runs in the scope of its user: fail-closed vendor isolation.
     "vendorportal.purchasing.access.VendorScopeMiddleware",
+    # Who and from where, for the audit trail (after authentication).
+    "vendorportal.audit.context.AuditContextMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -287,3 +290,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# Audit trail: client IPs come from REMOTE_ADDR; set TRUSTED_PROXY=true only when a proxy
+# you run sets X-Forwarded-For (its first address is then the client's).
+TRUSTED_PROXY = env_bool("TRUSTED_PROXY", default=False)

@@ -19,12 +19,16 @@ from ninja.throttling import SimpleRateThrottle
 from vendorportal.api import tokens
 from vendorportal.api.errors import ApiRefusal
 from vendorportal.api.models import ApiToken
+from vendorportal.audit import context as audit_context
 from vendorportal.purchasing import access
 
 
 class TokenAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
-        return tokens.authenticate(token)
+        found = tokens.authenticate(token)
+        if found is not None:
+            audit_context.for_token(request, found)
+        return found
 
 
 class TokenRateThrottle(SimpleRateThrottle):

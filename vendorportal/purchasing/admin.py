@@ -24,6 +24,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from vendorportal.accounts.models import User
+from vendorportal.audit.backoffice import AuditedAdmin
 from vendorportal.errors import DomainError
 from vendorportal.events.models import Event
 from vendorportal.purchasing import services
@@ -149,7 +150,7 @@ def _order_line_label(line: Line) -> str:
 
 
 @admin.register(Vendor)
-class VendorAdmin(BackOfficeAdmin, admin.ModelAdmin):
+class VendorAdmin(AuditedAdmin, BackOfficeAdmin, admin.ModelAdmin):
     list_display = ("code", "name", "active", "rating", "contact_name", "contact_email")
     list_filter = ("active", "rating")
     search_fields = ("code", "name", "contact_name", "contact_email", "external_id")
@@ -164,7 +165,7 @@ class VendorAdmin(BackOfficeAdmin, admin.ModelAdmin):
 
 
 @admin.register(Item)
-class ItemAdmin(BackOfficeAdmin, admin.ModelAdmin):
+class ItemAdmin(AuditedAdmin, BackOfficeAdmin, admin.ModelAdmin):
     list_display = ("part_number", "description", "unit_of_measure", "standard_cost", "active")
     list_filter = ("active", "unit_of_measure")
     search_fields = ("part_number", "description", "external_id")

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from django.db import IntegrityError
 
 from vendorportal.accounts.models import User
+from vendorportal.audit import log as audit
 from vendorportal.errors import DomainError
 from vendorportal.events.log import record_event
 from vendorportal.purchasing import services
@@ -98,6 +99,7 @@ def vendor_upsert(*, record: VendorRecord, by: User | None) -> tuple[Vendor, Out
     }
     vendor = Vendor.objects.select_for_update().filter(external_id=external_id).first()
     outcome: Outcome
+    before: dict[str, Any] = {}
     if vendor is None:
         vendor, outcome, changed = (
             Vendor(external_id=external_id, **values),
@@ -105,6 +107,7 @@ def vendor_upsert(*, record: VendorRecord, by: User | None) -> tuple[Vendor, Out
             list(values),
         )
     else:
+        before = {name: getattr(vendor, name) for name in values}
         changed = _apply(vendor, values)
         if not changed:
             return vendor, "unchanged"
@@ -115,11 +118,12 @@ def vendor_upsert(*, record: VendorRecord, by: User | None) -> tuple[Vendor, Out
     record_event(
         kind=f"vendor.{outcome}",
         vendor_id=vendor.pk,
-        actor_id=by.pk if by else None,
+        actor=by,
         internal=True,
         summary=f"Vendor {vendor.code} {outcome} from the ERP"
         + (f": {', '.join(changed)}" if outcome == "updated" else ""),
         data={"external_id": external_id, "fields": changed},
+        changes={name: [before.get(name), values[name]] for name in changed},
     )
     return vendor, outcome
 
@@ -144,16 +148,30 @@ def item_upsert(*, record: ItemRecord, by: User | None) -> tuple[Item, Outcome]:
         "standard_cost": cost,
     }
     item = Item.objects.select_for_update().filter(external_id=external_id).first()
+    before: dict[str, Any] = {}
     if item is None:
         item, outcome = Item(external_id=external_id, **values), "created"
+        changed = list(values)
     else:
-        if not _apply(item, values):
+        before = {name: getattr(item, name) for name in values}
+        changed = _apply(item, values)
+        if not changed:
             return item, "unchanged"
         outcome = "updated"
     _save_unique(
         item,
         field="part_number",
         message=f"Part number {values['part_number']} belongs to another item.",
+    )
+    # Items are not vendor data and record no event; the audit row is the only trace.
+    audit.record(
+        action=f"item.{outcome}",
+        actor=by,
+        object_type="item",
+        object_id=item.pk,
+        object_label=item.part_number,
+        changes={name: [before.get(name), values[name]] for name in changed},
+        summary=f"Item {item.part_number} {outcome} from the ERP",
     )
     return item, outcome  # type: ignore[return-value]
 
