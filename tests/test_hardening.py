@@ -87,9 +87,7 @@ def assert_security_headers(response, path: str) -> None:
     assert "camera=()" in headers.get("Permissions-Policy", ""), path
 
 
-def test_every_kind_of_response_carries_the_csp_and_security_headers(
-    amos, admin_buyer, settings
-):
+def test_every_kind_of_response_carries_the_csp_and_security_headers(amos, admin_buyer, settings):
     # pytest-django turns DEBUG off; whitenoise then serves only collected files.
     settings.WHITENOISE_USE_FINDERS = True
     client, vendor_client, back_office = Client(), logged_in(amos), logged_in(admin_buyer)
@@ -182,7 +180,7 @@ def production_env(tmp_path) -> dict[str, str]:
 
 
 def vendorportal(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+    return subprocess.run(  # noqa: S603 - this interpreter, the product's own command
         [sys.executable, "-m", "vendorportal", *args],
         env=env,
         capture_output=True,
@@ -526,11 +524,7 @@ def test_every_cookie_authenticated_write_needs_the_csrf_token(amos, admin_buyer
     wrong = {
         key: answer
         for key, answer in answers.items()
-        if (
-            answer[1] not in {401, 403, 405}
-            if answer[0].startswith("/api/")
-            else answer[1] != 403
-        )
+        if (answer[1] not in {401, 403, 405} if answer[0].startswith("/api/") else answer[1] != 403)
     }
     assert wrong == {}, "a cookie-authenticated POST without a CSRF token was not refused"
     api_writes = [a for a in answers.values() if a[0].startswith("/api/") and a[1] == 401]
@@ -546,3 +540,65 @@ def test_the_token_api_ignores_session_cookies(amos, buyer, vendor_a):
         response = client.post(path, {}, content_type="application/json", headers=headers)
         assert response.status_code == 401, (path, response.content)
     assert client.get("/api/v1/orders").status_code == 401
+
+
+# ---------------------------------------------------------------------------------------
+# make audit: how pip-audit's outcomes are judged (scripts/audit.py)
+# ---------------------------------------------------------------------------------------
+
+
+def _report(*dependencies):
+    return {"dependencies": list(dependencies), "fixes": []}
+
+
+@pytest.mark.parametrize(
+    ("pypi", "osv", "passes", "says"),
+    [
+        # Both services unreachable or ignorant: honest, not fatal.
+        (
+            (_report({"name": "django", "skip_reason": "Dependency not found on PyPI"}), ""),
+            (None, "requests.exceptions.ConnectionError: Failed to resolve 'api.osv.dev'"),
+            True,
+            "dependencies NOT audited",
+        ),
+        # A known vulnerability with a fix fails.
+        (
+            (
+                _report(
+                    {
+                        "name": "django",
+                        "version": "5.2.0",
+                        "vulns": [{"id": "PYSEC-1", "fix_versions": ["5.2.1"]}],
+                    }
+                ),
+                "",
+            ),
+            None,
+            False,
+            "FAILED",
+        ),
+        # One without a fix is reported, not fatal.
+        (
+            (
+                _report(
+                    {"name": "x", "version": "1", "vulns": [{"id": "GHSA-1", "fix_versions": []}]}
+                ),
+                "",
+            ),
+            None,
+            True,
+            "1 known vulnerabilities (0 with a fix)",
+        ),
+        # Clean.
+        ((_report({"name": "x", "version": "1", "vulns": []}), ""), None, True, "1 packages"),
+        # Any other failure of pip-audit fails.
+        ((None, "Traceback: something else broke"), None, False, "FAILED"),
+    ],
+)
+def test_audit_judges_pip_audit_outcomes(monkeypatch, capsys, pypi, osv, passes, says):
+    from scripts import audit
+
+    answers = {"pypi": pypi, "osv": osv}
+    monkeypatch.setattr(audit, "_pip_audit", lambda service: answers[service])
+    assert audit.pip_audit() is passes
+    assert says in capsys.readouterr().out

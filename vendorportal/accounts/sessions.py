@@ -65,9 +65,10 @@ def _on_login(sender: Any, request: HttpRequest, user: User, **kwargs: Any) -> N
     session[LOGIN_AT] = session[SEEN_AT] = now
     if session.session_key is None:
         session.save()
-    assert session.session_key is not None
-    _track(user.pk, session.session_key)
-    session[TRACKED] = session.session_key
+    key = session.session_key
+    if key is not None:
+        _track(user.pk, key)
+        session[TRACKED] = key
 
 
 def end_all_sessions(user_id: int) -> int:
