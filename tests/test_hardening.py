@@ -31,6 +31,7 @@ from django.urls.resolvers import RegexPattern, RoutePattern
 
 from tests.asgi import open_stream, running_server
 from tests.factories import TEST_PASSWORD, UserFactory, make_order
+from tests.test_browser import browser  # noqa: F401 - the Chromium fixture
 from vendorportal.accounts import services as accounts
 from vendorportal.accounts import sessions
 from vendorportal.accounts.models import Role, UserSession
@@ -602,3 +603,78 @@ def test_audit_judges_pip_audit_outcomes(monkeypatch, capsys, pypi, osv, passes,
     monkeypatch.setattr(audit, "_pip_audit", lambda service: answers[service])
     assert audit.pip_audit() is passes
     assert says in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------------------------------
+# In real Chromium: the pages and the API docs run under the CSP without a violation
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_pages_and_api_docs_run_under_the_csp_in_chromium(live_server, browser, amos, buyer):
+    from tests.test_browser import log_in
+
+    order = make_order(vendor=amos.vendor, by=buyer, number="PO-CSP-1")
+    context = browser.new_context()
+    page = context.new_page()
+    problems: list[str] = []
+    foreign: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            problems.append(message.text)
+            if message.type == "error" or "Content Security Policy" in message.text
+            else None
+        ),
+    )
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on(
+        "request",
+        lambda request: (
+            None
+            if request.url.startswith((live_server.url, "data:"))
+            else foreign.append(request.url)
+        ),
+    )
+    # Violations are also reported as DOM events; count them on every page.
+    context.add_init_script(
+        "window.__csp = [];"
+        "document.addEventListener('securitypolicyviolation',"
+        " e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"
+    )
+    log_in(page, live_server.url, amos.email)
+    page.wait_for_url(f"{live_server.url}/portal/")
+    for path in (
+        "/portal/",
+        "/portal/orders/",
+        f"/portal/orders/{order.number}/",
+        "/portal/open-lines/",
+    ):
+        page.goto(f"{live_server.url}{path}")
+        page.wait_for_load_state("networkidle")
+        assert page.evaluate("typeof htmx") == "object", path  # the scripts ran
+        assert page.evaluate("window.__csp") == [], path
+    page.goto(f"{live_server.url}/api/v1/docs")
+    page.wait_for_selector(".swagger-ui .info .title", timeout=15000)
+    assert "Vendor Portal API" in page.inner_text(".swagger-ui .info .title")
+    page.wait_for_selector(".opblock", timeout=15000)  # the operations were read and drawn
+    assert page.evaluate("window.__csp") == []
+    context.close()
+    csp_problems = [p for p in problems if "Content Security Policy" in p or "Refused" in p]
+    assert csp_problems == []
+    assert foreign == [], "a page loaded something from another origin"
+
+
+def test_webhook_delivery_opens_only_http_addresses(monkeypatch):
+    """bandit B310: urllib would open file:// and ftp:// (which URLField accepts) too."""
+    from vendorportal.events import webhooks
+
+    opened: list[str] = []
+    monkeypatch.setattr(
+        webhooks.urllib.request, "urlopen", lambda request, **kw: opened.append(request.full_url)
+    )
+    for url in ("file:///etc/passwd", "ftp://example.com/x", "FTP://example.com/x"):
+        status, error = webhooks._post(url, b"{}", {})
+        assert status is None and error.startswith("refused"), url
+    assert opened == []
