@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
@@ -28,6 +29,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.urls.exceptions import Resolver404
 from django.urls.resolvers import RegexPattern, RoutePattern
+from django.utils import timezone
 
 from tests.asgi import open_stream, running_server
 from tests.factories import TEST_PASSWORD, UserFactory, make_order
@@ -398,6 +400,19 @@ def test_saving_a_login_without_a_password_change_keeps_its_sessions(
     assert client.get("/portal/").status_code == 200
 
 
+def test_the_session_map_forgets_logged_out_and_timed_out_sessions(amos):
+    first = logged_in(amos)
+    old = UserSession.objects.get(session_key=session_key(first))
+    UserSession.objects.filter(pk=old.pk).update(
+        created_at=timezone.now()
+        - dt.timedelta(seconds=settings.SESSION_ABSOLUTE_TIMEOUT_SECONDS + 1)
+    )
+    second = logged_in(amos)  # a login prunes rows past the absolute timeout
+    assert list(UserSession.objects.values_list("session_key", flat=True)) == [session_key(second)]
+    assert second.post("/accounts/logout/").status_code == 302
+    assert not UserSession.objects.exists()
+
+
 def test_a_session_whose_key_changes_is_still_tracked(amos, django_capture_on_commit_callbacks):
     client = logged_in(amos)
     session = client.session
@@ -660,6 +675,39 @@ def test_pages_and_api_docs_run_under_the_csp_in_chromium(live_server, browser, 
     assert "Vendor Portal API" in page.inner_text(".swagger-ui .info .title")
     page.wait_for_selector(".opblock", timeout=15000)  # the operations were read and drawn
     assert page.evaluate("window.__csp") == []
+    context.close()
+    # The buying side and the back office, as a logged-in administrator (the session cookie
+    # of a test client: the login flow is the vendor's above).
+    admin = UserFactory(
+        email="admin@example.com", role=Role.BUYER, is_staff=True, is_superuser=True
+    )
+    context = browser.new_context()
+    context.add_init_script(
+        "window.__csp = [];"
+        "document.addEventListener('securitypolicyviolation',"
+        " e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"
+    )
+    host = live_server.url.split("//")[1].split(":")[0]
+    context.add_cookies(
+        [{"name": "sessionid", "value": session_key(logged_in(admin)), "domain": host, "path": "/"}]
+    )
+    page = context.new_page()
+    page.route("**/events?*", lambda route: route.abort())  # no streams on live_server
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    for path in (
+        "/buying/",
+        "/buying/orders/",
+        f"/buying/orders/{order.number}/",
+        "/admin/",
+        "/admin/accounts/user/",
+        f"/admin/accounts/user/{amos.pk}/change/",
+        "/admin/accounts/seatperiod/",
+        "/admin/purchasing/purchaseorder/",
+    ):
+        response = page.goto(f"{live_server.url}{path}")
+        assert response is not None and response.status == 200, path
+        page.wait_for_load_state("networkidle")
+        assert page.evaluate("window.__csp") == [], path
     context.close()
     csp_problems = [p for p in problems if "Content Security Policy" in p or "Refused" in p]
     assert csp_problems == []

@@ -17,6 +17,7 @@ assert it.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable, Mapping
 from importlib import import_module
@@ -24,11 +25,12 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import logout
-from django.contrib.auth.signals import user_logged_in
+from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.db import transaction
 from django.db.models.signals import post_init, post_save
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
+from django.utils import timezone
 
 from vendorportal.accounts.models import User, UserSession
 
@@ -69,6 +71,16 @@ def _on_login(sender: Any, request: HttpRequest, user: User, **kwargs: Any) -> N
     if key is not None:
         _track(user.pk, key)
         session[TRACKED] = key
+    # Rows of this login's sessions that are past the absolute timeout: those sessions
+    # cannot be valid any more (the map would otherwise only grow).
+    cutoff = timezone.now() - dt.timedelta(seconds=settings.SESSION_ABSOLUTE_TIMEOUT_SECONDS)
+    UserSession.objects.filter(user_id=user.pk, created_at__lt=cutoff).delete()
+
+
+def _on_logout(sender: Any, request: HttpRequest, **kwargs: Any) -> None:
+    session = getattr(request, "session", None)
+    if session is not None and session.session_key:
+        UserSession.objects.filter(session_key=session.session_key).delete()
 
 
 def end_all_sessions(user_id: int) -> int:
@@ -107,6 +119,7 @@ def _end_sessions_if_auth_changed(
 
 def connect_signals() -> None:
     user_logged_in.connect(_on_login, dispatch_uid="vp-session-login")
+    user_logged_out.connect(_on_logout, dispatch_uid="vp-session-logout")
     post_init.connect(_remember_auth_state, sender=User, dispatch_uid="vp-session-init")
     post_save.connect(_end_sessions_if_auth_changed, sender=User, dispatch_uid="vp-session-save")
 
