@@ -172,7 +172,9 @@ def test_the_api_docs_page_loads_swagger_from_this_site_only(settings):
 
 
 def production_env(tmp_path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "VENDORPORTAL_HTTPS"}}
+    # DJANGO_ALLOW_ASYNC_UNSAFE: set by the browser tests' fixture for this process only.
+    local = {"DEBUG", "VENDORPORTAL_HTTPS", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env = {k: v for k, v in os.environ.items() if k not in local}
     env.update(
         DEBUG="false",
         SECRET_KEY="production-" + "k" * 60 + uuid.uuid4().hex,
