@@ -196,7 +196,7 @@ def vendorportal(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess
     )
 
 
-def production_settings(tmp_path) -> dict:
+def production_settings(tmp_path, **extra_env: str) -> dict:
     names = [
         "DEBUG",
         "SESSION_COOKIE_NAME",
@@ -218,7 +218,13 @@ def production_settings(tmp_path) -> dict:
         f"print(json.dumps({{n: getattr(s, n, None) for n in {names!r}}}))"
     )
     result = vendorportal(
-        "shell", "--no-imports", "--verbosity", "0", "-c", code, env=production_env(tmp_path)
+        "shell",
+        "--no-imports",
+        "--verbosity",
+        "0",
+        "-c",
+        code,
+        env={**production_env(tmp_path), **extra_env},
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -252,6 +258,11 @@ def test_production_settings(tmp_path):
         "SESSION_IDLE_TIMEOUT_SECONDS": 1800,
         "SESSION_ABSOLUTE_TIMEOUT_SECONDS": 43200,
     }
+
+
+def test_the_proxy_header_is_trusted_only_when_configured(tmp_path):
+    values = production_settings(tmp_path, VENDORPORTAL_TRUST_PROXY_SSL_HEADER="true")
+    assert values["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]
 
 
 def test_production_cookies_and_hsts_on_the_wire(tmp_path, settings, amos):
