@@ -100,6 +100,9 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "django_htmx",
+    # django-ninja as an app: the API docs page loads Swagger UI from /static/ninja/ (the
+    # files ship in django-ninja's wheel), never from a CDN.
+    "ninja",
     "django_tasks",
     "django_tasks_db",
     "vendorportal.core",
@@ -116,11 +119,16 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before whitenoise, so static files get the policy and the headers too.
+    "csp.middleware.CSPMiddleware",
+    "vendorportal.core.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Idle and absolute session timeouts; keeps the session-to-user map (accounts/sessions.py).
+    "vendorportal.accounts.sessions.SessionTimeoutMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     # Every request runs in the scope of its user: fail-closed vendor isolation.
     "vendorportal.purchasing.access.VendorScopeMiddleware",
@@ -283,6 +291,70 @@ if INVITATION_DAYS < 1:
 # The address e-mailed links start with (e.g. https://portal.example.com). Empty: the
 # address of the request that sends the e-mail (its host is checked by ALLOWED_HOSTS).
 SITE_URL = env_str("SITE_URL", "").rstrip("/")
+
+# --- Security: HTTP headers, cookies, sessions (OWASP ASVS 5.0 level 2) --------------------
+# Production runs behind HTTPS: VENDORPORTAL_HTTPS=1 (the default when DEBUG is off) gives
+# __Host- cookies that are Secure, the redirect to https and HSTS.
+HTTPS = env_bool("VENDORPORTAL_HTTPS", default=not DEBUG)
+# Only behind a proxy that sets X-Forwarded-Proto itself (and strips the client's) may the
+# header be trusted to say a request came over https.
+TRUST_PROXY_SSL_HEADER = env_bool("VENDORPORTAL_TRUST_PROXY_SSL_HEADER", default=False)
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+# The token reaches forms through {% csrf_token %}; no script needs to read the cookie.
+CSRF_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Sent on every response by vendorportal.core.security.SecurityHeadersMiddleware.
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+    "microphone=(), payment=(), usb=(), interest-cohort=()"
+)
+if HTTPS:
+    # __Host-: only ever set over https, for this exact host, path /.
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = True
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=True)
+if TRUST_PROXY_SSL_HEADER:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# A login ends after this long without a request, and this long after it began, whatever
+# it does (vendorportal.accounts.sessions.SessionTimeoutMiddleware; live streams too).
+SESSION_IDLE_TIMEOUT_SECONDS = env_int("SESSION_IDLE_TIMEOUT_SECONDS", 30 * 60)
+SESSION_ABSOLUTE_TIMEOUT_SECONDS = env_int("SESSION_ABSOLUTE_TIMEOUT_SECONDS", 12 * 3600)
+if not 60 <= SESSION_IDLE_TIMEOUT_SECONDS <= SESSION_ABSOLUTE_TIMEOUT_SECONDS:
+    raise ImproperlyConfigured(
+        "SESSION_IDLE_TIMEOUT_SECONDS must be at least 60 and at most "
+        "SESSION_ABSOLUTE_TIMEOUT_SECONDS."
+    )
+# The store forgets a session no later than its absolute timeout.
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_TIMEOUT_SECONDS
+
+# Content Security Policy (django-csp): nothing inline, nothing from another origin.
+# The API docs page (/api/v1/docs) loads Swagger UI from /static/ like every page.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    }
+}
 
 LOGGING = {
     "version": 1,

@@ -25,6 +25,7 @@ import hmac
 import json
 import logging
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Any
 
@@ -125,6 +126,9 @@ def _backoff(attempts: int) -> dt.timedelta:
 
 
 def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str]:
+    # URLField also accepts ftp://; urllib would open file:// or ftp:// too. Only http(s).
+    if urllib.parse.urlsplit(url).scheme.lower() not in {"http", "https"}:
+        return None, "refused: the address must start with https:// or http://"
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310

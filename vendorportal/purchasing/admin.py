@@ -127,7 +127,7 @@ def changes_in_words(changes: Iterable[dict[str, Any]]) -> SafeString:
     if not sentences:
         return format_html("<p>{}</p>", "No changes.")
     return format_html(
-        '<ul style="margin-left: 0; padding-left: 1em;">{}</ul>',
+        '<ul class="change-words">{}</ul>',
         format_html_join("", "<li>{}</li>", sentences),
     )
 
