@@ -301,6 +301,9 @@ AXES_USERNAME_CALLABLE = "vendorportal.accounts.lockout.username_of"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "account/lockout.html"
 AXES_VERBOSE = False
+# allauth's own limit on failed logins per address stays as a burst guard; the per-login
+# limit is axes' (above), which explains the lockout instead of a bare form error.
+ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip"}
 
 # --- API token failures ---------------------------------------------------------------------
 # After this many failed token authentications from one client address within
