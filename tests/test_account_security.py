@@ -282,7 +282,9 @@ class TestLockout:
 
 @pytest.mark.auth_throttle
 class TestTokenFailures:
-    def test_too_many_bad_tokens_from_one_address_answer_429(self, client, settings, amos, vendor_a):
+    def test_too_many_bad_tokens_from_one_address_answer_429(
+        self, client, settings, amos, vendor_a
+    ):
         settings.API_AUTH_FAILURE_LIMIT = 3
         good = token_for(amos, vendor=vendor_a)
         for _ in range(3):
