@@ -69,6 +69,19 @@ class TestEnforcement:
         assert client.get("/buying/").status_code == 302  # logged out now: to the login
         assert client.get("/buying/")["Location"].startswith(reverse("account_login"))
 
+    def test_streams_background_fetches_and_posts_are_refused_not_redirected(self, client, buyer):
+        """Following a redirect to the setup page would make a new secret each time, and
+        change the one the person is typing into the app."""
+        client.force_login(buyer)
+        stream = client.get("/buying/events", HTTP_ACCEPT="text/event-stream")
+        assert stream.status_code == 403
+        partial = client.get("/buying/orders/", HTTP_HX_REQUEST="true")
+        assert partial.status_code == 403
+        boosted = client.get("/buying/orders/", HTTP_HX_REQUEST="true", HTTP_HX_BOOSTED="true")
+        assert boosted["Location"] == SETUP
+        assert client.post("/buying/orders/", {}).status_code == 403
+        assert "mfa.totp.secret" not in client.session
+
     def test_an_administrator_is_sent_too(self, client, admin_buyer):
         client.force_login(admin_buyer)
         assert client.get("/admin/")["Location"] == SETUP

@@ -180,12 +180,13 @@ def test_a_login_that_must_use_two_factor_is_sent_to_set_it_up(browser, tmp_path
         page.fill("input[name=login]", buyer.email)
         page.fill("input[name=password]", TEST_PASSWORD)
         page.click("main button[type=submit]")
-        # allauth asks for the password again before changing how one logs in.
+        # Sent to set it up; allauth asks for the password again before changing how one
+        # logs in.
         expect(page.locator("h1")).to_have_text("Confirm your password")
+        expect(page.locator(".messages")).to_contain_text("must use two-factor")
         page.fill("input[name=password]", TEST_PASSWORD)
         page.click("#reauthenticate button[type=submit]")
         expect(page.locator("h1")).to_have_text("Set up an authenticator app")
-        expect(page.locator(".messages")).to_contain_text("must use two-factor")
         shot(page, "buyer-set-up-authenticator")
         page.goto(f"{base}/buying/orders/")
         expect(page.locator("h1")).to_have_text("Set up an authenticator app")

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect
 from django.urls import reverse
 
@@ -46,6 +46,16 @@ def _open_prefixes() -> tuple[str, ...]:
     )
 
 
+def _is_navigation(request: HttpRequest) -> bool:
+    """A page the person asked for: a GET of HTML, not a stream or an htmx partial."""
+    if request.method not in {"GET", "HEAD"}:
+        return False
+    if "text/event-stream" in request.headers.get("Accept", ""):
+        return False
+    htmx = request.headers.get("HX-Request") == "true"
+    return not htmx or request.headers.get("HX-Boosted") == "true"
+
+
 class MfaRequiredMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -60,6 +70,13 @@ class MfaRequiredMiddleware:
             and mfa_required_for(user)
             and not has_totp(user)
         ):
+            if not _is_navigation(request):
+                # A live stream, a background fetch or a form post: refused, not redirected
+                # (following the redirect would fetch the setup page, which makes a new
+                # secret each time and would change the one the person is typing in).
+                return HttpResponseForbidden(
+                    "Two-factor authentication must be set up first.", content_type="text/plain"
+                )
             messages.warning(
                 request,
                 "Your login must use two-factor authentication. Set up an authenticator "
