@@ -6,6 +6,7 @@ variable; the helpers below raise on a malformed value instead of guessing.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from decimal import Decimal, InvalidOperation
@@ -99,6 +100,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "django_htmx",
     # django-ninja as an app: the API docs page loads Swagger UI from /static/ninja/ (the
     # files ship in django-ninja's wheel), never from a CDN.
@@ -115,6 +117,7 @@ INSTALLED_APPS = [
     "vendorportal.web",
     "vendorportal.api",
     "vendorportal.audit",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -137,6 +140,10 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A login that must have two-factor authentication and has none is sent to set it up.
+    "vendorportal.accounts.mfa.MfaRequiredMiddleware",
+    # Lockout after repeated failed logins (django-axes): last, as its documentation asks.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "vendorportal.urls"
@@ -213,6 +220,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 AUTHENTICATION_BACKENDS = [
+    # First: refuses any login attempt for a locked-out username and address.
+    "vendorportal.accounts.lockout.LockoutBackend",
     "vendorportal.accounts.backends.ModelBackend",
     "vendorportal.accounts.backends.AccountBackend",
 ]
@@ -355,6 +364,31 @@ CONTENT_SECURITY_POLICY = {
         "object-src": ["'none'"],
     }
 }
+
+# --- Two-factor authentication (allauth.mfa) and lockout (django-axes) ---------------------
+# Buyers and administrators must set up an authenticator app (TOTP) before using the
+# portal; a vendor admin can require it for all the vendor's logins. Off only for tests.
+MFA_ENFORCED = env_bool("MFA_ENFORCED", default=True)
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Vendor Portal"
+MFA_RECOVERY_CODE_COUNT = 10
+# This many failed logins for one username from one address lock it for AXES_COOLOFF_TIME.
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_CALLABLE = "vendorportal.accounts.lockout.username_of"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "account/lockout.html"
+AXES_VERBOSE = False
+# allauth's own limit on failed logins per address stays as a burst guard; the per-login
+# limit is axes' (above), which explains the lockout instead of a bare form error.
+ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip"}
+
+# --- API token failures ---------------------------------------------------------------------
+# After this many failed token authentications from one client address within
+# API_AUTH_FAILURE_WINDOW seconds, the API answers 429 until the window ends.
+API_AUTH_FAILURE_LIMIT = env_int("API_AUTH_FAILURE_LIMIT", 20)
+API_AUTH_FAILURE_WINDOW = env_int("API_AUTH_FAILURE_WINDOW", 300)
 
 LOGGING = {
     "version": 1,

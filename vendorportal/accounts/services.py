@@ -273,6 +273,22 @@ def user_deactivate(*, user: User, by: User) -> User:
 
 
 @service
+def vendor_mfa_require(*, vendor: Vendor, required: bool, by: User) -> Vendor:
+    """Require (or stop requiring) two-factor authentication for every login of a vendor.
+
+    Only the vendor's own admin may; logins without an authenticator are sent to set one
+    up at their next request (`vendorportal.accounts.mfa`).
+    """
+    vendor = Vendor.objects.select_for_update().get(pk=vendor.pk)
+    if not (by.is_active and by.is_vendor_admin and by.vendor_id == vendor.pk):
+        raise DomainError("Only the vendor's admin may change this.", code="forbidden")
+    if vendor.mfa_required != required:
+        vendor.mfa_required = required
+        vendor.save(update_fields=["mfa_required", "updated_at"])
+    return vendor
+
+
+@service
 def user_reactivate(*, user: User, by: User) -> User:
     """Let a deactivated login in again; it is a seat again from today."""
     user = User.objects.select_for_update().get(pk=user.pk)

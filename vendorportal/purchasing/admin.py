@@ -157,7 +157,7 @@ class VendorAdmin(AuditedAdmin, BackOfficeAdmin, admin.ModelAdmin):
     ordering = ("code",)
     readonly_fields = ("created_at", "updated_at")
     fieldsets = (
-        (None, {"fields": ("code", "name", "active", "external_id")}),
+        (None, {"fields": ("code", "name", "active", "mfa_required", "external_id")}),
         ("Contact", {"fields": ("contact_name", "contact_email", "phone", "address")}),
         ("Internal (never shown to the vendor)", {"fields": ("rating", "internal_notes")}),
         ("History", {"fields": ("created_at", "updated_at")}),
