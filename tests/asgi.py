@@ -83,6 +83,9 @@ def start_server(tmp_path: Path, *, name: str = "server", **env: str) -> Server:
         "LOG_LEVEL": "WARNING",
         "LIVE_AUTH_CHECK_SECONDS": "1",
         "PYTHONUNBUFFERED": "1",
+        # As in the test process (tests/conftest.py turns these off unless a test is marked).
+        "MFA_ENFORCED": "true" if settings.MFA_ENFORCED else "false",
+        "API_AUTH_FAILURE_LIMIT": str(settings.API_AUTH_FAILURE_LIMIT),
         **env,
     }
     with log.open("wb") as out:

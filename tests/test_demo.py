@@ -108,6 +108,19 @@ class TestDemoData:
         assert demo.DEFAULT_PASSWORD in output
         assert "63 orders" in output
 
+    def test_demo_buyers_log_in_with_the_documented_two_factor_secret(
+        self, loaded: dict[str, Any]
+    ) -> None:
+        from allauth.mfa.models import Authenticator
+
+        output = loaded["output"]
+        assert demo.DEMO_TOTP_SECRET in output
+        assert "vendorportal demo-code" in output
+        totp = Authenticator.objects.filter(type=Authenticator.Type.TOTP)
+        assert set(totp.values_list("user__email", flat=True)) == {b.email for b in demo.BUYERS}
+        assert {a.data["secret"] for a in totp} == {demo.DEMO_TOTP_SECRET}
+        assert len(demo.current_code()) == 6
+
     def test_master_data(self) -> None:
         vendors = Vendor.objects.all()
         assert vendors.count() >= 5

@@ -318,6 +318,7 @@ def test_every_portal_url_is_covered_here():
         # (TestTeamPage: another vendor's login or invitation, a non-admin, a buyer).
         "team:members",
         "team:invite",
+        "team:mfa",  # test_account_security.py: only the vendor's own admin
         "team:deactivate",
         "team:reactivate",
         "team:invitation-revoke",
