@@ -19,6 +19,7 @@ from django.urls import reverse
 from tests.factories import TEST_PASSWORD, UserFactory
 from tests.test_api import schema, token_for
 from vendorportal.accounts.models import Role
+from vendorportal.audit.models import AuditEntry
 from vendorportal.purchasing import demo
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
@@ -113,7 +114,9 @@ def test_tests_run_without_enforcement_unless_marked(client, buyer):
 
 
 @pytest.mark.mfa
-def test_setting_up_the_authenticator_app_and_recovery_codes(client, buyer):
+def test_setting_up_the_authenticator_app_and_recovery_codes(
+    client, buyer, django_capture_on_commit_callbacks
+):
     response = log_in(client, buyer.email)
     assert response.status_code == 302
     assert client.get("/buying/")["Location"] == SETUP
@@ -129,10 +132,14 @@ def test_setting_up_the_authenticator_app_and_recovery_codes(client, buyer):
     wrong = client.post(SETUP, {"code": "000000" if code_now(secret) != "000000" else "111111"})
     assert wrong.status_code == 200
     assert not Authenticator.objects.filter(user=buyer).exists()
-    done = client.post(SETUP, {"code": code_now(secret)})
+    with django_capture_on_commit_callbacks(execute=True):  # allauth signals after commit
+        done = client.post(SETUP, {"code": code_now(secret)})
     assert done.status_code == 302
     kinds = set(Authenticator.objects.filter(user=buyer).values_list("type", flat=True))
     assert kinds == {Authenticator.Type.TOTP, Authenticator.Type.RECOVERY_CODES}
+    # The audit trail has the new authenticator, by whom and from where.
+    enabled = AuditEntry.objects.filter(action="mfa.enabled", actor_id=buyer.pk)
+    assert enabled.count() >= 1 and enabled.filter(object_type="authenticator").exists()
     assert client.get("/buying/").status_code == 200
     codes = client.get(reverse("mfa_view_recovery_codes"))
     assert codes.status_code == 200
@@ -239,6 +246,9 @@ class TestLockout:
         locked = log_in(client, amos.email, "wrong password")
         assert locked.status_code == 429
         assert b"Too many failed logins" in locked.content
+        lockout = AuditEntry.objects.get(action="lockout")
+        assert (lockout.actor_email, lockout.channel) == (amos.email, "web")
+        assert AuditEntry.objects.filter(action="login.failed", actor_email=amos.email).count() >= 4
         assert b"15 minutes" in locked.content
         # Even the right password is refused now.
         right = log_in(client, amos.email)
@@ -305,6 +315,11 @@ class TestTokenFailures:
             assert bad.status_code == 401
         refused = client.get("/api/v1/orders", HTTP_AUTHORIZATION="Bearer vpt_guess")
         assert refused.status_code == 429
+        # Each refused token is a security event (its prefix only), the limit one more.
+        failed = AuditEntry.objects.filter(action="token.auth_failed")
+        assert failed.count() == 3
+        assert {row.summary for row in failed} == {"API token refused: vpt_gues…"}
+        assert AuditEntry.objects.filter(action="token.auth_throttled").count() == 1
         error = refused.json()["error"]
         assert error["code"] == "too_many_failed_authentications"
         wait = error["details"]["retry_after"]

@@ -78,6 +78,7 @@ COVERED_SERVICES = {
     "accounts.services.invitation_revoke",
     "accounts.services.invitation_accept",
     "accounts.services.seats_sync",
+    "accounts.services.vendor_mfa_require",
     "api.tokens.token_create",
     "api.tokens.token_revoke",
     "events.webhooks.redeliver",
@@ -102,6 +103,8 @@ NOT_WRITES = {
     "accounts.services.may_manage_vendor": "a rule check",
     "accounts.services.invitation_check": "the refusals of invitation_create, no write",
     "accounts.services.invitation_link": "formats a URL",
+    # Takes a lock inside the caller's write (order_create, the order sync): no write itself.
+    "purchasing.services.lock_order_creation": "a lock",
     "api.tokens.hash_token": "a hash",
     # Notes last_used_at at most once a minute: bookkeeping of a read, not a change anyone
     # made (failed authentications are security events: audit.record_security).
@@ -437,6 +440,10 @@ CASES: dict[str, Case] = {
             password=TEST_PASSWORD,
             by=w.alice,
         ),
+        w.alice,
+    ),
+    "accounts.services.vendor_mfa_require": lambda w: (
+        lambda: accounts.vendor_mfa_require(vendor=w.vendor, required=True, by=w.alice),
         w.alice,
     ),
     "accounts.services.user_deactivate": lambda w: (

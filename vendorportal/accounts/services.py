@@ -285,6 +285,15 @@ def vendor_mfa_require(*, vendor: Vendor, required: bool, by: User) -> Vendor:
     if vendor.mfa_required != required:
         vendor.mfa_required = required
         vendor.save(update_fields=["mfa_required", "updated_at"])
+        audit.record(
+            action="vendor.mfa_required" if required else "vendor.mfa_optional",
+            actor=by,
+            vendor_id=vendor.pk,
+            object_type="vendor",
+            object_id=vendor.pk,
+            object_label=vendor.code,
+            changes={"mfa_required": [not required, required]},
+        )
     return vendor
 
 

@@ -22,6 +22,7 @@ from vendorportal.api import tokens
 from vendorportal.api.errors import ApiRefusal
 from vendorportal.api.models import ApiToken
 from vendorportal.audit import context as audit_context
+from vendorportal.audit import log as audit
 from vendorportal.purchasing import access
 
 
@@ -34,7 +35,17 @@ class TokenAuth(HttpBearer):
         failures.refuse_if_over_limit()
         result = super().__call__(request)
         if result is None and request.headers.get("Authorization"):
-            failures.record()
+            # A refused token is a security event; the row keeps only the token's prefix
+            # (enough to recognise a revoked token, useless for guessing). The throttle
+            # bounds how many such rows one address can cause.
+            shown = request.headers["Authorization"].removeprefix("Bearer ").strip()[:8]
+            audit.record_security("token.auth_failed", summary=f"API token refused: {shown}…")
+            if failures.record():
+                audit.record_security(
+                    "token.auth_throttled",
+                    summary="Too many refused API tokens: this address is refused for "
+                    f"{settings.API_AUTH_FAILURE_WINDOW} s",
+                )
         return result
 
     def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
@@ -73,15 +84,17 @@ class AuthFailures:
             retry_after=wait,
         )
 
-    def record(self) -> None:
+    def record(self) -> bool:
+        """Count one failure; True when it is the one that reaches the limit."""
         if not settings.API_AUTH_FAILURE_LIMIT:
-            return
+            return False
         now = time.time()
         count, started = cache.get(self.key) or (0, now)
         remaining = settings.API_AUTH_FAILURE_WINDOW - (now - started)
         if remaining <= 0:
             count, started, remaining = 0, now, settings.API_AUTH_FAILURE_WINDOW
         cache.set(self.key, (count + 1, started), timeout=max(1, int(remaining) + 1))
+        return count + 1 == settings.API_AUTH_FAILURE_LIMIT
 
 
 class TokenRateThrottle(SimpleRateThrottle):

@@ -1,6 +1,6 @@
-"""Security events from Django's and allauth's signals: logins, failed logins, logouts,
-password changes and resets. (Lockout, MFA and token throttling call
-`audit.log.record_security` from where they happen.)"""
+"""Security events from Django's, allauth's and django-axes' signals: logins, failed
+logins, logouts, password changes and resets, two-factor changes and lockouts. (Failed and
+throttled API token authentication call `audit.log.record_security` from api/auth.py.)"""
 
 from __future__ import annotations
 
@@ -42,6 +42,30 @@ def _password_set(sender: Any, request: Any = None, user: Any = None, **kw: Any)
     record_security("password.set", user=user)
 
 
+def _authenticator(action: str) -> Any:
+    def receiver(sender: Any, request: Any = None, user: Any = None, **kw: Any) -> None:
+        authenticator = kw.get("authenticator")
+        kind = getattr(authenticator, "type", "") or ""
+        record_security(
+            action,
+            user=user,
+            summary=f"Two-factor {kind.replace('_', ' ')}".strip(),
+            object_type="authenticator" if authenticator is not None else "",
+            object_id=getattr(authenticator, "pk", "") or "",
+        )
+
+    return receiver
+
+
+def _locked_out(sender: Any, request: Any = None, username: Any = None, **kw: Any) -> None:
+    attempted = username if isinstance(username, str) else ""
+    record_security(
+        "lockout",
+        email=attempted[:254],
+        summary="Locked out after repeated failed logins (django-axes)",
+    )
+
+
 def connect() -> None:
     user_logged_in.connect(_logged_in, dispatch_uid="audit-login")
     user_logged_out.connect(_logged_out, dispatch_uid="audit-logout")
@@ -51,3 +75,17 @@ def connect() -> None:
     allauth.password_changed.connect(_password_changed, dispatch_uid="audit-password-changed")
     allauth.password_reset.connect(_password_reset, dispatch_uid="audit-password-reset")
     allauth.password_set.connect(_password_set, dispatch_uid="audit-password-set")
+    from allauth.mfa import signals as mfa
+
+    mfa.authenticator_added.connect(
+        _authenticator("mfa.enabled"), dispatch_uid="audit-mfa-on", weak=False
+    )
+    mfa.authenticator_removed.connect(
+        _authenticator("mfa.disabled"), dispatch_uid="audit-mfa-off", weak=False
+    )
+    mfa.authenticator_reset.connect(
+        _authenticator("mfa.reset"), dispatch_uid="audit-mfa-reset", weak=False
+    )
+    from axes.signals import user_locked_out  # type: ignore[import-untyped,unused-ignore]
+
+    user_locked_out.connect(_locked_out, dispatch_uid="audit-lockout")
