@@ -354,6 +354,32 @@ def _changes(
     return changes
 
 
+def _locked_order(external_id: str) -> PurchaseOrder | None:
+    return PurchaseOrder.objects.select_for_update().filter(external_id=external_id).first()
+
+
+def _order_create(
+    record: OrderRecord,
+    *,
+    external_id: str,
+    vendor: Vendor,
+    items: dict[str, Item],
+    by: User | None,
+) -> PurchaseOrder:
+    return services.order_create(
+        vendor=vendor,
+        by=by,
+        lines=[_line_input(line, items) for line in record.lines],
+        kind=record.kind,
+        number=record.number,
+        order_date=record.order_date,
+        external_id=external_id,
+        issue=record.status == OrderStatus.ISSUED,
+        reason="Issued from the ERP",
+        **record.header(),
+    )
+
+
 @service
 def order_upsert(*, record: OrderRecord, by: User | None) -> tuple[PurchaseOrder, Outcome]:
     """Make the order with this external id agree with the ERP's record.
@@ -374,32 +400,27 @@ def order_upsert(*, record: OrderRecord, by: User | None) -> tuple[PurchaseOrder
         )
     _check_schedule(record)
     items = _items_of(record)
-    order = PurchaseOrder.objects.select_for_update().filter(external_id=external_id).first()
-    if order is None:
-        # A new external id: nothing to lock yet, so two syncs of the same new order at
-        # once would both create it. Take order creation's lock and look again: the second
-        # waits for the first to commit, then finds its order (and answers "unchanged").
-        services.lock_order_creation()
-        order = PurchaseOrder.objects.select_for_update().filter(external_id=external_id).first()
+    order = _locked_order(external_id)
     if order is None and record.status == OrderStatus.CANCELLED:
         raise DomainError(
             f"No order has external id {external_id}, so there is nothing to cancel.",
             field="status",
         )
     if order is None:
-        order = services.order_create(
-            vendor=vendor,
-            by=by,
-            lines=[_line_input(line, items) for line in record.lines],
-            kind=record.kind,
-            number=record.number,
-            order_date=record.order_date,
-            external_id=external_id,
-            issue=record.status == OrderStatus.ISSUED,
-            reason="Issued from the ERP",
-            **record.header(),
-        )
-        return order, "created"
+        try:
+            order = _order_create(
+                record, external_id=external_id, vendor=vendor, items=items, by=by
+            )
+        except DomainError as error:
+            # Two syncs of the same new order at once: order_create looks for duplicates
+            # under order creation's lock, so the second waits for the first to commit and
+            # is refused here as a duplicate. It then goes on with the first one's order as
+            # a known order (usually "unchanged").
+            order = _locked_order(external_id) if error.code == "duplicate" else None
+            if order is None:
+                raise
+        else:
+            return order, "created"
     if order.number != record.number or order.vendor_id != vendor.pk or order.kind != record.kind:
         raise DomainError(
             f"Order {order.number} keeps its number, vendor and kind; cancel it and send a "
