@@ -487,6 +487,13 @@ API_BODIES: dict[str, Any] = {
 }
 
 
+# Web forms are posted empty (they must answer 400 or the form with errors), except where
+# the form's target travels in the body.
+WEB_BODIES: dict[str, Any] = {
+    "portal:order-propose": lambda side: {"delivery": side.delivery.pk},
+}
+
+
 def api_body(world: World, route_name: str, owner: str | None) -> dict[str, Any]:
     maker = API_BODIES.get(route_name.removesuffix("_batch").removesuffix("_one") + "_one")
     maker = API_BODIES.get(route_name, maker)
@@ -525,6 +532,8 @@ def send(
     if url.startswith("/api/") and method in WRITE_METHODS:
         body = json.dumps(api_body(world, route.name, owner))
         return call(url, data=body, content_type="application/json", **headers)
+    if method == "POST" and route.name in WEB_BODIES:
+        return call(url, WEB_BODIES[route.name](getattr(world, owner or "a")), **headers)
     return call(url, **headers)
 
 
