@@ -88,8 +88,12 @@ RULES: dict[str, Rule] = {
     "account_inactive": Rule("public", GET, lenient=True),
     "account_signup": Rule("public", GET_POST, ok=(302, 403, 400), lenient=True),
     "account_reauthenticate": Rule("logged-in", GET_POST, ok=(400,), lenient=True),
-    "account_request_reauthentication_code": Rule("logged-in", GET_POST, ok=(302, 400, 404), lenient=True),
-    "account_confirm_reauthentication_code": Rule("logged-in", GET_POST, ok=(302, 400, 404), lenient=True),
+    "account_request_reauthentication_code": Rule(
+        "logged-in", GET_POST, ok=(302, 400, 404), lenient=True
+    ),
+    "account_confirm_reauthentication_code": Rule(
+        "logged-in", GET_POST, ok=(302, 400, 404), lenient=True
+    ),
     "account_email": Rule(
         "logged-in", GET_POST, ok=(302, 400), lenient=True, writes=("account_emailaddress",)
     ),
@@ -372,7 +376,9 @@ def expected(rule: Rule, role: str, method: str, owner: str | None) -> set[int] 
         on_buyer_side = web_role in ("buyer", "administrator")
         return {200} if on_buyer_side == (rule.side == "buyer") else {404}
     if web_role == "anonymous":
-        return "login" if not rule.lenient else {302, 405} if method not in rule.methods else "login"
+        return (
+            "login" if not rule.lenient else {302, 405} if method not in rule.methods else "login"
+        )
     if kind == "logged-in":
         allowed = True
     elif kind == "vendor":
@@ -622,7 +628,9 @@ def test_authorization_matrix(world: World, capsys: Any) -> None:
                         unexpected.append(f"{where}: refused but wrote {spy.writes}")
         kind_time[rule.kind] = kind_time.get(rule.kind, 0.0) + time.perf_counter() - started
     with capsys.disabled():
-        print(f"\nauthorization matrix: {len(routes)} routes, {len(ROLES)} roles, "
-              f"{requests} requests, {len(unexpected)} unexpected answers")
+        print(
+            f"\nauthorization matrix: {len(routes)} routes, {len(ROLES)} roles, "
+            f"{requests} requests, {len(unexpected)} unexpected answers"
+        )
         print({k: round(v, 1) for k, v in kind_time.items()})
     assert unexpected == [], f"{len(unexpected)} unexpected answers:\n" + "\n".join(unexpected)
