@@ -19,6 +19,11 @@ HOW TO ADD A RULE for a new route: add `"<url name>": Rule(<kind>, <methods>)` t
 - "api-vendor"    an API call with a token (vendor, read-only, integration); cookies → 401
 - "api-integration"  the ERP's sync: integration tokens only (vendor tokens 403)
 - "api-public"    the API's schema and docs
+- "api-none"      ninja's bare prefix (no page: 404/405)
+- "invitation"    the invitation link: anyone may open it; a bad token is 404
+Rule options: `ok` (statuses the allowed role may get beyond 200 / 200-302-400), `lenient`
+(an upstream page: unlisted methods may get anything but a 5xx), `writes` (tables the allowed
+answer may write), `roles` (probe only these roles), `integration_writes`.
 `methods` are the methods the route answers; every other method must answer 405.
 Routes whose URL takes ids are requested with vendor A's objects and with vendor B's: a
 vendor login reaching the other vendor's object gets 404, like a missing one.
@@ -376,9 +381,9 @@ def expected(rule: Rule, role: str, method: str, owner: str | None) -> set[int] 
         on_buyer_side = web_role in ("buyer", "administrator")
         return {200} if on_buyer_side == (rule.side == "buyer") else {404}
     if web_role == "anonymous":
-        return (
-            "login" if not rule.lenient else {302, 405} if method not in rule.methods else "login"
-        )
+        if rule.lenient and method not in rule.methods:
+            return {302, 405}  # allauth: a redirect or 405, before or after its login check
+        return "login"
     if kind == "logged-in":
         allowed = True
     elif kind == "vendor":
