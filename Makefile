@@ -20,7 +20,7 @@ PYTEST_ARGS ?=
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PIP_NO_INPUT := 1
 
-.PHONY: help install run serve test api-fuzz lint format migrate demo bench lock clean
+.PHONY: help install run serve test api-fuzz lint audit format migrate demo bench lock clean
 
 help: ## List the targets
 	@echo "Usage: make <target>"
@@ -84,6 +84,9 @@ lint: $(STAMP) ## ruff check, ruff format --check and mypy (runs all three, fail
 	echo "+ ruff format --check"; $(BIN)/ruff format --check || status=1; \
 	echo "+ mypy vendorportal";   $(BIN)/mypy vendorportal || status=1; \
 	exit $$status
+
+audit: $(STAMP) ## bandit (fails on high findings) and pip-audit of requirements/lock.txt
+	$(BIN)/python scripts/audit.py
 
 format: $(STAMP) ## Sort imports and format the code with ruff
 	$(BIN)/ruff check --select I --fix

@@ -9,12 +9,30 @@ demo logins (default password, see `vendorportal demo`).
 from __future__ import annotations
 
 import argparse
+import base64
+import hashlib
+import hmac
 import os
+import struct
+import time
 from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
 
 OUT = Path(__file__).resolve().parent / "screenshots"
+# Every demo buyer's authenticator secret (vendorportal/purchasing/demo.py).
+DEMO_TOTP_SECRET = "VENDORPORTALDEMOBUYERSECRETKEYAA"  # noqa: S105 - public demo credential
+
+
+def totp_now(secret: str) -> str:
+    """RFC 6238: the 6-digit code of a 30-second step (what an authenticator app shows)."""
+    key = base64.b32decode(secret, casefold=True)
+    digest = hmac.new(key, struct.pack(">Q", int(time.time()) // 30), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    value = struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF
+    return f"{value % 1_000_000:06d}"
+
+
 ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -32,6 +50,11 @@ def log_in(page: Page, base: str, email: str, password: str) -> None:
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     page.wait_for_load_state("networkidle")
+    if page.locator("input[name=code]").count():
+        # Demo buyers use two-factor authentication with the documented demo secret.
+        page.fill("input[name=code]", totp_now(DEMO_TOTP_SECRET))
+        page.click("main button[type=submit] >> nth=0")
+        page.wait_for_load_state("networkidle")
 
 
 def main() -> None:

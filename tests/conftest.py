@@ -77,3 +77,14 @@ def _internal_scope() -> Iterator[None]:
 def _fast_password_hashing(settings: Any) -> None:
     """Argon2 is the product's hasher (settings.py); tests hash many passwords."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _account_security_off_unless_marked(request: pytest.FixtureRequest, settings: Any) -> None:
+    """Two-factor enforcement and the API's failed-token limit are on in the product; tests
+    log in with force_login and make many bad API calls on purpose, so both are off unless
+    a test is marked `mfa` (enforcement) or `auth_throttle` (the failed-token limit)."""
+    if request.node.get_closest_marker("mfa") is None:
+        settings.MFA_ENFORCED = False
+    if request.node.get_closest_marker("auth_throttle") is None:
+        settings.API_AUTH_FAILURE_LIMIT = 0

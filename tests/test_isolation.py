@@ -271,6 +271,8 @@ def test_each_side_is_closed_to_the_other(client, world, buyer, amos):
     client.force_login(amos)
     assert client.get("/buying/").status_code == 404
     assert client.get(f"/buying/orders/{world['order'].number}/").status_code == 404
+    # The audit trail is for buyers only (tests/test_audit.py searches it).
+    assert client.get("/buying/audit/").status_code == 404
     client.force_login(buyer)
     assert client.get("/portal/").status_code == 404
 
@@ -280,6 +282,7 @@ def test_anonymous_is_sent_to_login(client, world):
         "/portal/",
         "/portal/open-lines.csv",
         "/buying/",
+        "/buying/audit/",
         f"/portal/orders/{world['order'].number}/",
     ]:
         response = client.get(url)

@@ -6,6 +6,7 @@ variable; the helpers below raise on a malformed value instead of guessing.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from decimal import Decimal, InvalidOperation
@@ -99,7 +100,11 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "django_htmx",
+    # django-ninja as an app: the API docs page loads Swagger UI from /static/ninja/ (the
+    # files ship in django-ninja's wheel), never from a CDN.
+    "ninja",
     "django_tasks",
     "django_tasks_db",
     "vendorportal.core",
@@ -111,21 +116,34 @@ INSTALLED_APPS = [
     "vendorportal.buying",
     "vendorportal.web",
     "vendorportal.api",
+    "vendorportal.audit",
+    "axes",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before whitenoise, so static files get the policy and the headers too.
+    "csp.middleware.CSPMiddleware",
+    "vendorportal.core.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Idle and absolute session timeouts; keeps the session-to-user map (accounts/sessions.py).
+    "vendorportal.accounts.sessions.SessionTimeoutMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     # Every request runs in the scope of its user: fail-closed vendor isolation.
     "vendorportal.purchasing.access.VendorScopeMiddleware",
+    # Who and from where, for the audit trail (after authentication).
+    "vendorportal.audit.context.AuditContextMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A login that must have two-factor authentication and has none is sent to set it up.
+    "vendorportal.accounts.mfa.MfaRequiredMiddleware",
+    # Lockout after repeated failed logins (django-axes): last, as its documentation asks.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "vendorportal.urls"
@@ -164,7 +182,11 @@ DATABASES = {
 DATABASE_POOL_MAX_SIZE = env_int("DATABASE_POOL_MAX_SIZE", 10)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DATABASE_POOL_MAX_SIZE:
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django requires it with a pool
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
+    # With a pool, Django's health checks make the pool test a connection before handing
+    # it out (one empty query). After PostgreSQL restarts every pooled connection is dead;
+    # without the check each would fail one request with a 500 before the pool dropped it
+    # (bench/fault_drill.py measures this).
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": min(2, DATABASE_POOL_MAX_SIZE),
         "max_size": DATABASE_POOL_MAX_SIZE,
@@ -198,6 +220,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 AUTHENTICATION_BACKENDS = [
+    # First: refuses any login attempt for a locked-out username and address.
+    "vendorportal.accounts.lockout.LockoutBackend",
     "vendorportal.accounts.backends.ModelBackend",
     "vendorportal.accounts.backends.AccountBackend",
 ]
@@ -277,9 +301,102 @@ if INVITATION_DAYS < 1:
 # address of the request that sends the e-mail (its host is checked by ALLOWED_HOSTS).
 SITE_URL = env_str("SITE_URL", "").rstrip("/")
 
+# --- Security: HTTP headers, cookies, sessions (OWASP ASVS 5.0 level 2) --------------------
+# Production runs behind HTTPS: VENDORPORTAL_HTTPS=1 (the default when DEBUG is off) gives
+# __Host- cookies that are Secure, the redirect to https and HSTS.
+HTTPS = env_bool("VENDORPORTAL_HTTPS", default=not DEBUG)
+# Only behind a proxy that sets X-Forwarded-Proto itself (and strips the client's) may the
+# header be trusted to say a request came over https.
+TRUST_PROXY_SSL_HEADER = env_bool("VENDORPORTAL_TRUST_PROXY_SSL_HEADER", default=False)
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+# The token reaches forms through {% csrf_token %}; no script needs to read the cookie.
+CSRF_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Sent on every response by vendorportal.core.security.SecurityHeadersMiddleware.
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+    "microphone=(), payment=(), usb=(), interest-cohort=()"
+)
+if HTTPS:
+    # __Host-: only ever set over https, for this exact host, path /.
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = True
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=True)
+if TRUST_PROXY_SSL_HEADER:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# A login ends after this long without a request, and this long after it began, whatever
+# it does (vendorportal.accounts.sessions.SessionTimeoutMiddleware; live streams too).
+SESSION_IDLE_TIMEOUT_SECONDS = env_int("SESSION_IDLE_TIMEOUT_SECONDS", 30 * 60)
+SESSION_ABSOLUTE_TIMEOUT_SECONDS = env_int("SESSION_ABSOLUTE_TIMEOUT_SECONDS", 12 * 3600)
+if not 60 <= SESSION_IDLE_TIMEOUT_SECONDS <= SESSION_ABSOLUTE_TIMEOUT_SECONDS:
+    raise ImproperlyConfigured(
+        "SESSION_IDLE_TIMEOUT_SECONDS must be at least 60 and at most "
+        "SESSION_ABSOLUTE_TIMEOUT_SECONDS."
+    )
+# The store forgets a session no later than its absolute timeout.
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_TIMEOUT_SECONDS
+
+# Content Security Policy (django-csp): nothing inline, nothing from another origin.
+# The API docs page (/api/v1/docs) loads Swagger UI from /static/ like every page.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    }
+}
+
+# --- Two-factor authentication (allauth.mfa) and lockout (django-axes) ---------------------
+# Buyers and administrators must set up an authenticator app (TOTP) before using the
+# portal; a vendor admin can require it for all the vendor's logins. Off only for tests.
+MFA_ENFORCED = env_bool("MFA_ENFORCED", default=True)
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Vendor Portal"
+MFA_RECOVERY_CODE_COUNT = 10
+# This many failed logins for one username from one address lock it for AXES_COOLOFF_TIME.
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_CALLABLE = "vendorportal.accounts.lockout.username_of"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "account/lockout.html"
+AXES_VERBOSE = False
+# allauth's own limit on failed logins per address stays as a burst guard; the per-login
+# limit is axes' (above), which explains the lockout instead of a bare form error.
+ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip"}
+
+# --- API token failures ---------------------------------------------------------------------
+# After this many failed token authentications from one client address within
+# API_AUTH_FAILURE_WINDOW seconds, the API answers 429 until the window ends.
+API_AUTH_FAILURE_LIMIT = env_int("API_AUTH_FAILURE_LIMIT", 20)
+API_AUTH_FAILURE_WINDOW = env_int("API_AUTH_FAILURE_WINDOW", 300)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# Audit trail: client IPs come from REMOTE_ADDR; set TRUSTED_PROXY=true only when a proxy
+# you run sets X-Forwarded-For (its first address is then the client's).
+TRUSTED_PROXY = env_bool("TRUSTED_PROXY", default=False)

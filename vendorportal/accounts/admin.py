@@ -24,6 +24,7 @@ from django.utils import timezone
 from vendorportal.accounts import selectors, services
 from vendorportal.accounts.models import VENDOR_ROLES, Invitation, Role, SeatPeriod, User
 from vendorportal.accounts.views import site_url_for
+from vendorportal.audit.backoffice import form_changes
 from vendorportal.errors import DomainError
 from vendorportal.purchasing.admin import BackOfficeAdmin, ReadOnlyAdmin, acting_user
 from vendorportal.purchasing.models import Vendor
@@ -123,7 +124,11 @@ class UserAdmin(BackOfficeAdmin, DjangoUserAdmin):
         super().save_model(request, obj, form, change)
         # Made, (de)activated, or moved between roles or vendors here: keep the seat
         # history right (the admin wraps this in the same transaction as the save).
-        services.seats_sync(user=obj, by=acting_user(request))
+        changes = form_changes(form, created=not change)
+        for secret in ("password", "password1", "password2", "usable_password"):
+            if secret in changes:  # never a password (or its hash) in the trail
+                changes[secret] = ["…", "(changed)"]
+        services.seats_sync(user=obj, by=acting_user(request), changes=changes)
 
     def _each(self, request: HttpRequest, queryset: QuerySet[User], activate: bool) -> None:
         by = acting_user(request)

@@ -21,6 +21,14 @@ class InviteForm(forms.Form):
     )
 
 
+class VendorMfaForm(forms.Form):
+    mfa_required = forms.BooleanField(
+        label="Require two-factor authentication for every login of the vendor",
+        required=False,
+        help_text="Logins without an authenticator app are asked to set one up next time.",
+    )
+
+
 class AcceptInvitationForm(SetPasswordMixin, forms.Form):
     """Name and password of the login an invitation makes, checked with Django's
     password validators (AUTH_PASSWORD_VALIDATORS) against the invited address."""

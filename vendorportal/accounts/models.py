@@ -237,3 +237,21 @@ class SeatPeriod(models.Model):
     def __str__(self) -> str:
         end = self.ended_on.isoformat() if self.ended_on else "now"
         return f"{self.user} at {self.vendor}: {self.started_on.isoformat()} to {end}"
+
+
+class UserSession(models.Model):
+    """Which sessions belong to which login, so that all of a login's sessions can be
+    deleted from the session store at once (deactivation, password change or reset).
+
+    Written only by `vendorportal.accounts.sessions`: a row at each login, and again
+    whenever a logged-in session's key changes.
+    """
+
+    session_key = models.CharField(max_length=40, primary_key=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sessions"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.session_key[:6]}…"

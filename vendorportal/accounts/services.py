@@ -16,6 +16,7 @@ import datetime as dt
 import hashlib
 import logging
 import secrets
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import password_validation
@@ -36,6 +37,7 @@ from vendorportal.accounts.models import (
     SeatPeriod,
     User,
 )
+from vendorportal.audit import log as audit
 from vendorportal.errors import DomainError
 from vendorportal.purchasing.models import Vendor
 from vendorportal.scoping import service
@@ -165,6 +167,19 @@ def _create_login(
     return user
 
 
+def _audit_user(action: str, user: User, *, by: User | None, changes: dict[str, list[Any]]) -> None:
+    """The audit row of a login write (these services record no event)."""
+    audit.record(
+        action=action,
+        actor=by,
+        vendor_id=user.vendor_id,
+        object_type="user",
+        object_id=user.pk,
+        object_label=user.email,
+        changes=changes,
+    )
+
+
 # ---------------------------------------------------------------------------------------
 # Logins
 # ---------------------------------------------------------------------------------------
@@ -180,7 +195,7 @@ def buyer_create(
     last_name: str = "",
 ) -> User:
     """A buyer login; `admin` makes it an administrator (staff and superuser)."""
-    return _create_login(
+    user = _create_login(
         email=email,
         password=password,
         role=Role.BUYER,
@@ -190,6 +205,13 @@ def buyer_create(
         last_name=last_name,
         admin=admin,
     )
+    _audit_user(
+        "user.created",
+        user,
+        by=None,
+        changes={"email": [None, user.email], "role": [None, user.role], "admin": [None, admin]},
+    )
+    return user
 
 
 @service
@@ -211,7 +233,7 @@ def vendor_login_create(
         _require_may_manage_vendor(by, vendor.pk)
     _require_vendor_role(role)
     _require_active_vendor(vendor)
-    return _create_login(
+    user = _create_login(
         email=email,
         password=password,
         role=role,
@@ -220,6 +242,10 @@ def vendor_login_create(
         first_name=first_name,
         last_name=last_name,
     )
+    _audit_user(
+        "user.created", user, by=by, changes={"email": [None, user.email], "role": [None, role]}
+    )
+    return user
 
 
 @service
@@ -242,7 +268,24 @@ def user_deactivate(*, user: User, by: User) -> User:
         created_by=user, accepted_at__isnull=True, revoked_at__isnull=True
     ).update(revoked_at=timezone.now())
     _sync_seat(user, by=by, on=today())
+    _audit_user("user.deactivated", user, by=by, changes={"is_active": [True, False]})
     return user
+
+
+@service
+def vendor_mfa_require(*, vendor: Vendor, required: bool, by: User) -> Vendor:
+    """Require (or stop requiring) two-factor authentication for every login of a vendor.
+
+    Only the vendor's own admin may; logins without an authenticator are sent to set one
+    up at their next request (`vendorportal.accounts.mfa`).
+    """
+    vendor = Vendor.objects.select_for_update().get(pk=vendor.pk)
+    if not (by.is_active and by.is_vendor_admin and by.vendor_id == vendor.pk):
+        raise DomainError("Only the vendor's admin may change this.", code="forbidden")
+    if vendor.mfa_required != required:
+        vendor.mfa_required = required
+        vendor.save(update_fields=["mfa_required", "updated_at"])
+    return vendor
 
 
 @service
@@ -259,6 +302,7 @@ def user_reactivate(*, user: User, by: User) -> User:
     user.is_active = True
     user.save(update_fields=["is_active"])
     _sync_seat(user, by=by, on=today())
+    _audit_user("user.reactivated", user, by=by, changes={"is_active": [False, True]})
     return user
 
 
@@ -306,7 +350,27 @@ def invitation_create(
         expires_at=now + dt.timedelta(days=settings.INVITATION_DAYS),
     )
     _send_invitation(invitation, link=invitation_link(token, site_url))
+    _audit_invitation(
+        "invitation.created",
+        invitation,
+        by=by,
+        changes={"email": [None, address], "role": [None, role]},
+    )
     return invitation
+
+
+def _audit_invitation(
+    action: str, invitation: Invitation, *, by: User | None, changes: dict[str, list[Any]]
+) -> None:
+    audit.record(
+        action=action,
+        actor=by,
+        vendor_id=invitation.vendor_id,
+        object_type="invitation",
+        object_id=invitation.pk,
+        object_label=invitation.email,
+        changes=changes,
+    )
 
 
 def _send_invitation(invitation: Invitation, *, link: str) -> None:
@@ -349,6 +413,12 @@ def invitation_revoke(*, invitation: Invitation, by: User) -> Invitation:
         raise DomainError(UNUSABLE_INVITATION[status], code=status)
     invitation.revoked_at = timezone.now()
     invitation.save(update_fields=["revoked_at"])
+    _audit_invitation(
+        "invitation.revoked",
+        invitation,
+        by=by,
+        changes={"revoked_at": [None, invitation.revoked_at]},
+    )
     return invitation
 
 
@@ -396,6 +466,9 @@ def invitation_accept(
     invitation.accepted_at = timezone.now()
     invitation.user = user
     invitation.save(update_fields=["accepted_at", "user"])
+    _audit_invitation(
+        "invitation.accepted", invitation, by=user, changes={"user": [None, user.email]}
+    )
     return user
 
 
@@ -425,7 +498,16 @@ def _sync_seat(user: User, *, by: User | None, on: dt.date) -> None:
 
 
 @service
-def seats_sync(*, user: User, by: User | None = None) -> None:
+def seats_sync(
+    *, user: User, by: User | None = None, changes: dict[str, list[Any]] | None = None
+) -> None:
     """Record a change made to a login outside these services (the back office's user
-    form) in the seat history, as of today."""
+    form) in the seat history, as of today, and in the audit trail (`changes`: the
+    form's fields, old → new)."""
     _sync_seat(user, by=by, on=today())
+    _audit_user(
+        "user.updated",
+        user,
+        by=by,
+        changes=changes or {"is_active": [None, user.is_active], "vendor": [None, user.vendor_id]},
+    )

@@ -14,6 +14,7 @@ app_name = "team"
 urlpatterns = [
     path("", views.team, name="members"),
     path("invite", views.invite, name="invite"),
+    path("mfa/", views.vendor_mfa, name="mfa"),
     path("<uuid:public_id>/deactivate", views.deactivate, name="deactivate"),
     path("<uuid:public_id>/reactivate", views.reactivate, name="reactivate"),
     path("invitations/<uuid:public_id>/revoke", views.invitation_revoke, name="invitation-revoke"),

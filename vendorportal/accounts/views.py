@@ -21,7 +21,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from vendorportal.accounts import selectors, services
-from vendorportal.accounts.forms import AcceptInvitationForm, InviteForm
+from vendorportal.accounts.forms import AcceptInvitationForm, InviteForm, VendorMfaForm
 from vendorportal.accounts.models import InvitationStatus
 from vendorportal.errors import DomainError
 from vendorportal.web.access import supplier_view, viewer_of
@@ -68,6 +68,9 @@ def _team_page(request: HttpRequest, form: InviteForm, status: int = 200) -> Htt
             "form": form,
             "me": viewer.user,
             "invitation_days": settings.INVITATION_DAYS,
+            "mfa_form": VendorMfaForm(
+                initial={"mfa_required": viewer.user.vendor and viewer.user.vendor.mfa_required}
+            ),
         },
         status=status,
     )
@@ -104,6 +107,25 @@ def invite(request: HttpRequest) -> HttpResponse:
             )
             return redirect("portal:team:members")
     return _team_page(request, form, status=400)
+
+
+@vendor_admin_view
+@require_POST
+def vendor_mfa(request: HttpRequest) -> HttpResponse:
+    """Turn the vendor's two-factor requirement on or off (the form on the team page)."""
+    viewer = viewer_of(request)
+    form = VendorMfaForm(request.POST)
+    form.is_valid()  # one optional checkbox: always valid
+    assert viewer.user.vendor is not None  # noqa: S101 - a vendor admin has a vendor
+    required = bool(form.cleaned_data.get("mfa_required"))
+    services.vendor_mfa_require(vendor=viewer.user.vendor, required=required, by=viewer.user)
+    messages.success(
+        request,
+        "Two-factor authentication is now required for every login of your company."
+        if required
+        else "Two-factor authentication is no longer required (logins may still use it).",
+    )
+    return redirect("portal:team:members")
 
 
 def _member_action(request: HttpRequest, public_id: Any, activate: bool) -> HttpResponse:

@@ -8,10 +8,12 @@ along on an API call.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.http import HttpRequest
 from ninja.security import HttpBearer
 from ninja.throttling import SimpleRateThrottle
@@ -19,12 +21,67 @@ from ninja.throttling import SimpleRateThrottle
 from vendorportal.api import tokens
 from vendorportal.api.errors import ApiRefusal
 from vendorportal.api.models import ApiToken
+from vendorportal.audit import context as audit_context
 from vendorportal.purchasing import access
 
 
 class TokenAuth(HttpBearer):
+    """The bearer token; a client address that sent too many bad ones is refused for a
+    while (`AuthFailures`), whatever token it sends meanwhile."""
+
+    def __call__(self, request: HttpRequest) -> ApiToken | None:
+        failures = AuthFailures(request)
+        failures.refuse_if_over_limit()
+        result = super().__call__(request)
+        if result is None and request.headers.get("Authorization"):
+            failures.record()
+        return result
+
     def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
-        return tokens.authenticate(token)
+        found = tokens.authenticate(token)
+        if found is not None:
+            audit_context.for_token(request, found)
+        return found
+
+
+class AuthFailures:
+    """Failed token authentications per client address, in fixed windows.
+
+    After API_AUTH_FAILURE_LIMIT failures (a token that is unknown, revoked, malformed or
+    of a deactivated login) within API_AUTH_FAILURE_WINDOW seconds, every call from that
+    address answers 429 with Retry-After until the window ends: guessing tokens is slowed
+    to a crawl. Counted in the cache (per process with the default local cache, like
+    API_RATE_LIMIT). A limit of 0 turns the count off.
+    """
+
+    def __init__(self, request: HttpRequest) -> None:
+        address = request.META.get("REMOTE_ADDR") or "unknown"
+        self.key = f"api-auth-failures:{address}"
+
+    def refuse_if_over_limit(self) -> None:
+        limit = settings.API_AUTH_FAILURE_LIMIT
+        if not limit:
+            return
+        window = cache.get(self.key)
+        if window is None or window[0] < limit:
+            return
+        wait = max(1, int(window[1] + settings.API_AUTH_FAILURE_WINDOW - time.time()) + 1)
+        raise ApiRefusal(
+            429,
+            "too_many_failed_authentications",
+            f"Too many requests with an invalid API token from your address; retry in {wait} s.",
+            retry_after=wait,
+        )
+
+    def record(self) -> None:
+        if not settings.API_AUTH_FAILURE_LIMIT:
+            return
+        now = time.time()
+        count, started = cache.get(self.key) or (0, now)
+        remaining = settings.API_AUTH_FAILURE_WINDOW - (now - started)
+        if remaining <= 0:
+            count, started, remaining = 0, now, settings.API_AUTH_FAILURE_WINDOW
+        cache.set(self.key, (count + 1, started), timeout=max(1, int(remaining) + 1))
 
 
 class TokenRateThrottle(SimpleRateThrottle):

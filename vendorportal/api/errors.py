@@ -61,7 +61,10 @@ def install(api: NinjaAPI) -> None:
 
     @api.exception_handler(ApiRefusal)
     def refusal(request: HttpRequest, exc: ApiRefusal) -> HttpResponse:
-        return respond(request, exc.status, body(exc.code, exc.message, **exc.details))
+        response = respond(request, exc.status, body(exc.code, exc.message, **exc.details))
+        if "retry_after" in exc.details:
+            response["Retry-After"] = str(exc.details["retry_after"])
+        return response
 
     @api.exception_handler(Http404)
     def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:

@@ -60,15 +60,19 @@ def idempotent(view: Callable[..., Status[Any]]) -> Callable[..., Status[Any]]:
             return _replay(stored, fingerprint, key)
         try:
             with transaction.atomic():
-                result = view(request, *args, **kwargs)
-                body = json.loads(json.dumps(result.value, cls=DjangoJSONEncoder))
-                IdempotentAnswer.objects.create(
-                    token=token,
-                    key=key,
-                    fingerprint=fingerprint,
-                    status=result.status_code,
-                    body=body,
+                # Claim the key before doing the work. The same key sent twice at once:
+                # the second insert waits on the unique index until the first request
+                # commits (then fails here and replays its answer) or rolls back (then
+                # does the work itself). Without the claim both would do the work, and
+                # the loser would answer differently (say 409 "already acknowledged")
+                # before its transaction was rolled back.
+                answer = IdempotentAnswer.objects.create(
+                    token=token, key=key, fingerprint=fingerprint, status=0, body={}
                 )
+                result = view(request, *args, **kwargs)
+                answer.status = result.status_code
+                answer.body = json.loads(json.dumps(result.value, cls=DjangoJSONEncoder))
+                answer.save(update_fields=["status", "body"])
         except IntegrityError:
             # The same key, sent twice at once: the other one won; answer as it did.
             stored = IdempotentAnswer.objects.filter(token=token, key=key).first()

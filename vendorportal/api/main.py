@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Swagger
 
 from vendorportal.api import errors
 from vendorportal.api.auth import TokenAuth, TokenRateThrottle
@@ -25,6 +25,9 @@ api = NinjaAPI(
     auth=TokenAuth(),
     throttle=[TokenRateThrottle()],
     docs_url="/docs",
+    # Swagger UI from /static/ninja/ ("ninja" is an installed app); no online validator
+    # badge, which would load an image from validator.swagger.io.
+    docs=Swagger(settings={"validatorUrl": None}),
     openapi_url="/openapi.json",
 )
 errors.install(api)

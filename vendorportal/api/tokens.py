@@ -17,6 +17,7 @@ from django_scopes import scopes_disabled
 
 from vendorportal.accounts.models import User
 from vendorportal.api.models import ApiToken
+from vendorportal.audit import log as audit
 from vendorportal.errors import DomainError
 from vendorportal.purchasing.models import Vendor
 from vendorportal.scoping import service
@@ -78,6 +79,16 @@ def token_create(
         read_only=read_only,
         created_by=by,
     )
+    audit.record(
+        action="token.created",
+        actor=by,
+        vendor_id=vendor.pk if vendor else None,
+        object_type="api_token",
+        object_id=token.pk,
+        object_label=f"{name} ({token.prefix}…)",
+        changes={"user": [None, user.email], "read_only": [None, read_only]},
+        summary=f"API token {token.prefix}… made for {user.email}",
+    )
     return token, secret
 
 
@@ -91,6 +102,16 @@ def token_revoke(*, token: ApiToken, by: User | None = None) -> ApiToken:
         raise DomainError(f"Token {token.prefix}… is already revoked.", code="unchanged")
     token.revoked_at = timezone.now()
     token.save(update_fields=["revoked_at"])
+    audit.record(
+        action="token.revoked",
+        actor=by,
+        vendor_id=token.vendor_id,
+        object_type="api_token",
+        object_id=token.pk,
+        object_label=f"{token.name} ({token.prefix}…)",
+        changes={"revoked_at": [None, token.revoked_at]},
+        summary=f"API token {token.prefix}… revoked",
+    )
     return token
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
+from vendorportal.audit import views as audit_views
 from vendorportal.buying import views
 from vendorportal.events import stream
 from vendorportal.web import views as shared
@@ -50,4 +51,5 @@ urlpatterns = [
     path("invoices/<str:pk>/", side(shared.invoice_detail), name="invoice-detail"),
     path("invoices/<str:pk>/pay", views.invoice_pay, name="invoice-pay"),
     path("events", stream.buying_events, name="events"),
+    path("audit/", audit_views.audit_list, name="audit"),
 ]

@@ -135,11 +135,12 @@ def acknowledgement_record(
         kind="acknowledgement.recorded",
         vendor_id=order.vendor_id,
         order_id=order.pk,
-        actor_id=by.pk,
+        actor=by,
         revision=revision,
         summary=f"Revision {revision} {ack.get_response_display().lower()} by {by.display_name}"
         + (f": {comment}" if comment else ""),
         data={"order": order.number, "revision": revision, "response": response},
+        changes={"acknowledgement": [None, response], "comment": [None, comment]},
     )
     return ack
 
@@ -158,6 +159,7 @@ def delivery_confirm(*, delivery: Delivery, by: User) -> Delivery:
         raise DomainError(
             f"{where} is already confirmed for {_fmt(delivery.due_date)}.", field="delivery"
         )
+    promised_before = delivery.promised_date
     delivery.promised_date = delivery.due_date
     delivery.save(update_fields=["promised_date", "updated_at"])
     order.save(update_fields=["updated_at"])
@@ -165,9 +167,15 @@ def delivery_confirm(*, delivery: Delivery, by: User) -> Delivery:
         kind="delivery.confirmed",
         vendor_id=order.vendor_id,
         order_id=order.pk,
-        actor_id=by.pk,
+        actor=by,
         summary=f"{where} confirmed for {_fmt(delivery.due_date)} by {by.display_name}",
         data={"order": order.number, "delivery": delivery.pk, "line": delivery.line.line_number},
+        changes={
+            f"line {delivery.line.line_number}.delivery {delivery.delivery_number}.promised_date": [
+                promised_before,
+                delivery.promised_date,
+            ]
+        },
     )
     return delivery
 
@@ -274,7 +282,7 @@ def proposal_create(
         kind="proposal.created",
         vendor_id=order.vendor_id,
         order_id=order.pk,
-        actor_id=by.pk,
+        actor=by,
         summary=f"{by.display_name} proposed {describe_proposal(proposal)}: {reason}",
         data={"order": order.number, "proposal": proposal.pk, "line": line.line_number},
     )
@@ -330,7 +338,7 @@ def proposal_withdraw(*, proposal: ChangeProposal, by: User) -> ChangeProposal:
         kind="proposal.withdrawn",
         vendor_id=proposal.vendor_id,
         order_id=proposal.order_id,
-        actor_id=by.pk,
+        actor=by,
         summary=f"{by.display_name} withdrew the proposal for {describe_proposal(proposal)}",
         data={"order": proposal.order.number, "proposal": proposal.pk},
     )
@@ -409,7 +417,7 @@ def proposal_reject(*, proposal: ChangeProposal, by: User, note: str) -> ChangeP
         kind="proposal.rejected",
         vendor_id=proposal.vendor_id,
         order_id=proposal.order_id,
-        actor_id=by.pk,
+        actor=by,
         summary=f"{by.display_name} rejected the proposal for {describe_proposal(proposal)}: "
         f"{note}",
         data={"order": proposal.order.number, "proposal": proposal.pk},
@@ -455,7 +463,7 @@ def comment_add(
         kind="comment.added",
         vendor_id=order.vendor_id,
         order_id=order.pk,
-        actor_id=by.pk,
+        actor=by,
         # A draft is not the supplier's yet: even a shared comment on it is not announced.
         internal=internal or order.status == OrderStatus.DRAFT,
         summary=f"{'Internal comment' if internal else 'Comment'} by {by.display_name}{where}",

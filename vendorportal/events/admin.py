@@ -9,7 +9,6 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django_scopes import scopes_disabled
 
 from vendorportal.events import webhooks
 from vendorportal.events.models import Event, WebhookDelivery, WebhookSubscription
@@ -59,12 +58,19 @@ class WebhookSubscriptionAdmin(BackOfficeAdmin, admin.ModelAdmin):
     def save_model(
         self, request: HttpRequest, obj: WebhookSubscription, form: Any, change: bool
     ) -> None:
-        if not change:
-            with scopes_disabled():
-                obj.last_event_id = (
-                    Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
-                )
-        super().save_model(request, obj, form, change)
+        before = {name: form.initial.get(name) for name in webhooks.SUBSCRIPTION_FIELDS}
+        webhooks.subscription_save(
+            subscription=obj, by=request.user, before=before if change else None
+        )
+
+    def delete_model(self, request: HttpRequest, obj: WebhookSubscription) -> None:
+        webhooks.subscription_delete(subscription=obj, by=request.user)
+
+    def delete_queryset(
+        self, request: HttpRequest, queryset: QuerySet[WebhookSubscription]
+    ) -> None:
+        for subscription in queryset:
+            webhooks.subscription_delete(subscription=subscription, by=request.user)
 
 
 @admin.register(WebhookDelivery)

@@ -10,8 +10,10 @@ Where notices come from:
   fan-out to other processes, which is why production runs on PostgreSQL.
 
 A guard task re-checks every few seconds, in one query for all streams, that each
-stream's session still exists and still belongs to an active user with the same password;
-a stream whose login ended (logout, deactivation, password change) is closed.
+stream's session still exists, has not timed out (idle or absolute, see
+`vendorportal.accounts.sessions`) and still belongs to an active user with the same
+password; a stream whose login ended (logout, timeout, deactivation, password change) is
+closed.
 
 The hub only routes; streams decide nothing about visibility beyond what
 `Subscription.wants` says, and pages re-fetch what a notice touches through the ordinary
@@ -231,6 +233,7 @@ def _valid_logins(pairs: Iterable[tuple[str, int]]) -> set[tuple[str, int]]:
     """The (session key, user id) pairs whose session is still that user's, logged in
     with the current password, and whose user is still active."""
     from vendorportal.accounts.models import User
+    from vendorportal.accounts.sessions import expired
 
     pairs = set(pairs)
     try:
@@ -255,6 +258,7 @@ def _valid_logins(pairs: Iterable[tuple[str, int]]) -> set[tuple[str, int]]:
             if (
                 user is not None
                 and str(data.get("_auth_user_id")) == str(user_id)
+                and not expired(data)
                 and constant_time_compare(
                     data.get("_auth_user_hash", ""), user.get_session_auth_hash()
                 )

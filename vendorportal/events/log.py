@@ -22,6 +22,7 @@ from typing import Any
 
 from django.db import connection, transaction
 
+from vendorportal.audit import log as audit
 from vendorportal.events.models import Event
 from vendorportal.events.notices import CHANNEL, Notice
 
@@ -59,7 +60,16 @@ def record_event(
     revision: int | None = None,
     internal: bool = False,
     data: dict[str, Any] | None = None,
+    actor: Any = None,
+    changes: dict[str, list[Any]] | None = None,
 ) -> Event:
+    """Append an event (and its audit row: one per service write, same transaction).
+
+    `actor` is the User who acted (its id and e-mail go to the audit row without a
+    query); `changes` is what changed as field → [old, new], for the audit trail only.
+    """
+    if actor is not None:
+        actor_id = actor.pk
     if not connection.in_atomic_block:
         raise RuntimeError("record_event must run inside the service's transaction.")
     postgres = connection.vendor == "postgresql"
@@ -76,6 +86,7 @@ def record_event(
         summary=summary[:500],
         data=data or {},
     )
+    audit.record_for_event(event, actor=actor, changes=changes)
     if postgres:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_notify(%s, %s)", [CHANNEL, Notice.of(event).to_payload()])

@@ -25,6 +25,7 @@ import hmac
 import json
 import logging
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Any
 
@@ -35,6 +36,7 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 from django_tasks import task
 
+from vendorportal.audit import log as audit
 from vendorportal.events.models import (
     DeliveryStatus,
     Event,
@@ -124,6 +126,9 @@ def _backoff(attempts: int) -> dt.timedelta:
 
 
 def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str]:
+    # URLField also accepts ftp://; urllib would open file:// or ftp:// too. Only http(s).
+    if urllib.parse.urlsplit(url).scheme.lower() not in {"http", "https"}:
+        return None, "refused: the address must start with https:// or http://"
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
@@ -220,11 +225,71 @@ def deliver_webhooks() -> dict[str, int]:
 
 def redeliver(delivery: WebhookDelivery) -> None:
     """Manual redelivery (the back office): due now, with its attempts starting over."""
-    delivery.status = DeliveryStatus.PENDING
-    delivery.attempts = 0
-    delivery.next_attempt_at = timezone.now()
-    delivery.save(update_fields=["status", "attempts", "next_attempt_at"])
-    transaction.on_commit(deliver_webhooks.enqueue)
+    with transaction.atomic():
+        old_status = delivery.status
+        delivery.status = DeliveryStatus.PENDING
+        delivery.attempts = 0
+        delivery.next_attempt_at = timezone.now()
+        delivery.save(update_fields=["status", "attempts", "next_attempt_at"])
+        audit.record(
+            action="webhook.redelivered",
+            object_type="webhook_delivery",
+            object_id=delivery.pk,
+            object_label=f"event {delivery.event_id} to subscription {delivery.subscription_id}",
+            changes={"status": [old_status, DeliveryStatus.PENDING]},
+        )
+        transaction.on_commit(deliver_webhooks.enqueue)
+
+
+SUBSCRIPTION_FIELDS = ("name", "url", "kinds", "active")
+
+
+def subscription_save(
+    *, subscription: WebhookSubscription, by: Any = None, before: dict[str, Any] | None = None
+) -> WebhookSubscription:
+    """Save a subscription made or edited in the back office, with its audit row.
+
+    A new one starts at the end of the event log, not at its beginning. `before` holds the
+    field values as they were (for an edit); the secret is never copied to the trail.
+    """
+    with transaction.atomic():
+        created = subscription.pk is None
+        if created:
+            with scopes_disabled():
+                subscription.last_event_id = (
+                    Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
+                )
+        subscription.save()
+        old = before or {}
+        changes = {
+            name: [old.get(name), getattr(subscription, name)]
+            for name in SUBSCRIPTION_FIELDS
+            if created or old.get(name) != getattr(subscription, name)
+        }
+        audit.record(
+            action="webhook.subscription_created" if created else "webhook.subscription_changed",
+            actor=by,
+            object_type="webhook_subscription",
+            object_id=subscription.pk,
+            object_label=subscription.name,
+            changes=changes,
+        )
+    return subscription
+
+
+def subscription_delete(*, subscription: WebhookSubscription, by: Any = None) -> None:
+    """Remove a subscription (its delivery log goes with it), with its audit row."""
+    with transaction.atomic():
+        pk, name = subscription.pk, subscription.name
+        subscription.delete()
+        audit.record(
+            action="webhook.subscription_deleted",
+            actor=by,
+            object_type="webhook_subscription",
+            object_id=pk,
+            object_label=name,
+            changes={"url": [subscription.url, None]},
+        )
 
 
 def on_event_committed(event: Event) -> None:

@@ -24,6 +24,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from vendorportal.accounts.models import User
+from vendorportal.audit.backoffice import AuditedAdmin
 from vendorportal.errors import DomainError
 from vendorportal.events.models import Event
 from vendorportal.purchasing import services
@@ -126,7 +127,7 @@ def changes_in_words(changes: Iterable[dict[str, Any]]) -> SafeString:
     if not sentences:
         return format_html("<p>{}</p>", "No changes.")
     return format_html(
-        '<ul style="margin-left: 0; padding-left: 1em;">{}</ul>',
+        '<ul class="change-words">{}</ul>',
         format_html_join("", "<li>{}</li>", sentences),
     )
 
@@ -149,14 +150,14 @@ def _order_line_label(line: Line) -> str:
 
 
 @admin.register(Vendor)
-class VendorAdmin(BackOfficeAdmin, admin.ModelAdmin):
+class VendorAdmin(AuditedAdmin, BackOfficeAdmin, admin.ModelAdmin):
     list_display = ("code", "name", "active", "rating", "contact_name", "contact_email")
     list_filter = ("active", "rating")
     search_fields = ("code", "name", "contact_name", "contact_email", "external_id")
     ordering = ("code",)
     readonly_fields = ("created_at", "updated_at")
     fieldsets = (
-        (None, {"fields": ("code", "name", "active", "external_id")}),
+        (None, {"fields": ("code", "name", "active", "mfa_required", "external_id")}),
         ("Contact", {"fields": ("contact_name", "contact_email", "phone", "address")}),
         ("Internal (never shown to the vendor)", {"fields": ("rating", "internal_notes")}),
         ("History", {"fields": ("created_at", "updated_at")}),
@@ -164,7 +165,7 @@ class VendorAdmin(BackOfficeAdmin, admin.ModelAdmin):
 
 
 @admin.register(Item)
-class ItemAdmin(BackOfficeAdmin, admin.ModelAdmin):
+class ItemAdmin(AuditedAdmin, BackOfficeAdmin, admin.ModelAdmin):
     list_display = ("part_number", "description", "unit_of_measure", "standard_cost", "active")
     list_filter = ("active", "unit_of_measure")
     search_fields = ("part_number", "description", "external_id")

@@ -39,11 +39,16 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any
 
+from allauth.mfa import app_settings as mfa_settings
+from allauth.mfa.adapter import get_adapter as get_mfa_adapter
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, hotp_value
 from django.contrib.auth.hashers import check_password
 from django.db import models, transaction
 from django.db.models import Case, F, Q, Value, When
@@ -85,6 +90,9 @@ DEMO_DOMAIN = "demo.vendorportal.test"
 # The documented password of every demo login (override with `vendorportal demo --password`).
 DEFAULT_PASSWORD = "demo-portal-2026"  # noqa: S105 - public demo credential, documented
 MAIN_BUYER_EMAIL = f"buyer@{DEMO_DOMAIN}"
+# Buyers must use two-factor authentication: every demo buyer's authenticator app has this
+# fixed, documented secret (add it to any TOTP app, or run `vendorportal demo-code`).
+DEMO_TOTP_SECRET = "VENDORPORTALDEMOBUYERSECRETKEYAA"  # noqa: S105 - public demo credential
 SEED = 2026
 HISTORY_DAYS = 120
 
@@ -2244,6 +2252,32 @@ class DemoResult:
     counts: dict[str, int]
 
 
+def demo_mfa_setup() -> int:
+    """Give every demo buyer the documented authenticator secret (those without one);
+    returns how many were set up."""
+    made = 0
+    for user in User.objects.filter(email__in=[spec.email for spec in BUYERS]):
+        if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+            TOTP.activate(user, DEMO_TOTP_SECRET)
+            made += 1
+    return made
+
+
+def current_code(email: str = MAIN_BUYER_EMAIL) -> str:
+    """The code a demo login's authenticator app shows right now."""
+    if not email.lower().endswith(DEMO_DOMAIN):
+        raise DemoError(f"{email} is not a demo login.")
+    with scopes_disabled():
+        authenticator = Authenticator.objects.filter(
+            user__email=email.lower(), type=Authenticator.Type.TOTP
+        ).first()
+    if authenticator is None:
+        raise DemoError(f"{email} has no authenticator app (only demo buyers have one).")
+    secret = get_mfa_adapter().decrypt(authenticator.data["secret"])
+    counter = int(time.time()) // mfa_settings.TOTP_PERIOD
+    return format_hotp_value(hotp_value(secret, counter))
+
+
 def is_loaded() -> bool:
     return User.objects.filter(email=MAIN_BUYER_EMAIL).exists()
 
@@ -2347,6 +2381,7 @@ def load(
 
 def _load(*, password: str | None, today: dt.date, seed: int) -> DemoResult:
     if is_loaded():
+        demo_mfa_setup()
         if password is not None:
             with transaction.atomic():
                 for user in User.objects.filter(email__in=[s.email for s in LOGINS]):
@@ -2370,7 +2405,19 @@ def _load(*, password: str | None, today: dt.date, seed: int) -> DemoResult:
     builder = _Builder(today=today, seed=seed, password=chosen)
     with transaction.atomic():
         builder.build()
+        demo_mfa_setup()
     return DemoResult(created=True, passwords_set=True, logins=_login_rows(chosen), counts=counts())
 
 
-__all__ = ["DEFAULT_PASSWORD", "DemoError", "DemoResult", "LoginRow", "counts", "is_loaded", "load"]
+__all__ = [
+    "DEFAULT_PASSWORD",
+    "DEMO_TOTP_SECRET",
+    "DemoError",
+    "DemoResult",
+    "LoginRow",
+    "counts",
+    "current_code",
+    "demo_mfa_setup",
+    "is_loaded",
+    "load",
+]

@@ -33,6 +33,13 @@ class Vendor(models.Model):
     phone = models.CharField(max_length=50, blank=True)
     address = models.TextField(blank=True)
     active = models.BooleanField(default=True)
+    # Set by the vendor's admin (Team page): every login of the vendor must use
+    # two-factor authentication.
+    mfa_required = models.BooleanField(
+        "two-factor authentication required",
+        default=False,
+        help_text="Every login of this vendor must set up an authenticator app.",
+    )
     external_id = models.CharField(max_length=100, unique=True, null=True, blank=True)
     # Internal only: never shown to any vendor user.
     internal_notes = models.TextField(blank=True)

@@ -24,6 +24,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from vendorportal.accounts.models import User
+from vendorportal.audit import log as audit
 from vendorportal.errors import DomainError
 from vendorportal.events.log import record_event
 from vendorportal.purchasing import revisions
@@ -244,6 +245,13 @@ class _Editor:
     dirty: set[int] = field(default_factory=set)  # id() of changed objects
     new_lines: list[Line] = field(default_factory=list)
     new_deliveries: list[Delivery] = field(default_factory=list)
+    # What the edits changed, field → [old, new], internal fields included: the audit
+    # trail's record of a draft or internal-only edit (a revision has its own diff).
+    edits: dict[str, list[Any]] = field(default_factory=dict)
+
+    def note(self, key: str, old: Any, new: Any) -> None:
+        first = self.edits.get(key, [old, new])[0]
+        self.edits[key] = [first, new]
 
     @classmethod
     def load(cls, order: PurchaseOrder) -> _Editor:
@@ -330,6 +338,7 @@ class _Editor:
             limit = {"payment_terms": 100, "incoterms": 50}.get(name, 10_000)
             value = _text(value, field=name, label=name.replace("_", " "), max_length=limit)
         if getattr(self.order, name) != value:
+            self.note(name, getattr(self.order, name), value)
             setattr(self.order, name, value)
             self.touch(self.order)
 
@@ -358,11 +367,13 @@ class _Editor:
                     )
                 self._set_delivery(live[0], "quantity", quantity)
                 return
+            self.note(f"line {line.line_number}.quantity", line.quantity, quantity)
             line.quantity = quantity
         elif name == "unit_price":
             price = _decimal(value, field=name, label=label, positive=False)
             if price == line.unit_price:
                 return
+            self.note(f"line {line.line_number}.unit_price", line.unit_price, price)
             line.unit_price = price
         else:
             limit = {"description": 300, "vendor_part_number": 64, "unit_of_measure": 16}.get(
@@ -377,6 +388,7 @@ class _Editor:
             )
             if getattr(line, name) == text:
                 return
+            self.note(f"line {line.line_number}.{name}", getattr(line, name), text)
             setattr(line, name, text)
         self.touch(line)
 
@@ -384,6 +396,7 @@ class _Editor:
         line = delivery.line
         self._check_line_changeable(line)
         where = f"Line {line.line_number} delivery {delivery.delivery_number}"
+        key = f"line {line.line_number}.delivery {delivery.delivery_number}"
         if delivery.status == LineStatus.CANCELLED:
             raise DomainError(f"{where} is cancelled.", field="delivery")
         if name not in DELIVERY_EDITABLE:
@@ -396,6 +409,7 @@ class _Editor:
                 raise DomainError(
                     f"{where} is received in full; its due date is final.", field="due_date"
                 )
+            self.note(f"{key}.due_date", delivery.due_date, due)
             delivery.due_date = due
         else:
             quantity = _decimal(value, field=name, label=f"{where} quantity", positive=True)
@@ -410,6 +424,7 @@ class _Editor:
             if self.order.kind == OrderKind.STANDARD:
                 line.quantity += quantity - delivery.quantity
                 self.touch(line)
+            self.note(f"{key}.quantity", delivery.quantity, quantity)
             delivery.quantity = quantity
         self.touch(delivery)
 
@@ -733,6 +748,25 @@ def _summary(changes: list[revisions.Change], limit: int = 3) -> str:
 # ---------------------------------------------------------------------------------------
 
 
+# Any fixed 64-bit key: the advisory lock below is taken on this number.
+ORDER_CREATION_LOCK = 0x504F_4E554D  # "PONUM"
+
+
+def lock_order_creation() -> None:
+    """Serialise order creation until this transaction ends.
+
+    The next PO number is read from the highest existing one, and a new order's number
+    and external id are checked for duplicates before the insert: two creations at once
+    would read the same highest number (or both find no duplicate) and the unique index
+    would refuse one of them with an IntegrityError. On PostgreSQL a transaction-scoped
+    advisory lock makes them take turns (the second then sees the first's order); SQLite
+    already runs one write transaction at a time.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ORDER_CREATION_LOCK])
+
+
 def _next_order_number() -> str:
     numbers = PurchaseOrder.objects.filter(number__startswith="PO-").values_list(
         "number", flat=True
@@ -773,6 +807,7 @@ def order_create(
         raise DomainError(f"'{kind}' is not an order kind (standard or blanket).", field="kind")
     if not vendor.active:
         raise DomainError(f"Vendor {vendor.code} is inactive; no new orders.", field="vendor")
+    lock_order_creation()
     number = _text(number, field="number", label="Order number", max_length=32) or (
         _next_order_number()
     )
@@ -822,7 +857,7 @@ def order_create(
         kind="order.created",
         vendor_id=vendor.pk,
         order_id=order.pk,
-        actor_id=by.pk if by else None,
+        actor=by,
         internal=True,
         summary=f"Draft {order.number} created with {len(lines)} line(s).",
         data={"order": order.number},
@@ -858,17 +893,18 @@ def _check_issuable(editor: _Editor) -> None:
 def _record_issue(editor: _Editor, *, by: User | None, reason: str) -> None:
     """Revision 1 of a just-issued order (its change list is the whole order), and the event."""
     order = editor.order
-    revision, _ = _record_revision(editor, by=by, reason=reason or "Issued")
+    revision, changes = _record_revision(editor, by=by, reason=reason or "Issued")
     if revision is None:  # pragma: no cover - an order with lines always differs from empty
         raise DomainError(f"Order {order.number} has nothing to issue.")
     record_event(
         kind="order.issued",
         vendor_id=order.vendor_id,
         order_id=order.pk,
-        actor_id=by.pk if by else None,
+        actor=by,
         revision=revision.number,
         summary=f"Order {order.number} issued with {len(editor.lines)} line(s).",
         data={"order": order.number, "revision": revision.number},
+        changes=audit.revision_changes(changes),
     )
 
 
@@ -894,17 +930,17 @@ def _revise(
     if not editor.dirty and not editor.new_lines and not editor.new_deliveries:
         raise DomainError("Nothing to change: the values are the same as before.", code="no_change")
     editor.save()
-    actor_id = by.pk if by else None
     if order.issued_at is None:
         # Never issued: the supplier has not seen it, so there is no revision to tell.
         record_event(
             kind=draft_kind,
             vendor_id=order.vendor_id,
             order_id=order.pk,
-            actor_id=actor_id,
+            actor=by,
             internal=True,
             summary=summary or f"Draft {order.number} edited.",
             data={"order": order.number, **(data or {})},
+            changes=editor.edits,
         )
         return order
     revision, changes = _record_revision(editor, by=by, reason=reason)
@@ -914,19 +950,21 @@ def _revise(
             kind="order.internal_updated",
             vendor_id=order.vendor_id,
             order_id=order.pk,
-            actor_id=actor_id,
+            actor=by,
             internal=True,
             summary=summary or f"Internal details of {order.number} edited.",
             data={"order": order.number, **(data or {})},
+            changes=editor.edits,
         )
     else:
         record_event(
             kind=kind,
             vendor_id=order.vendor_id,
             order_id=order.pk,
-            actor_id=actor_id,
+            actor=by,
             revision=revision.number,
             summary=summary or f"Revision {revision.number}: {_summary(changes)}",
+            changes={**editor.edits, **audit.revision_changes(changes)},
             data={"order": order.number, "revision": revision.number, **(data or {})},
         )
     _rematch_invoices(line.pk for line in editor.lines.values())
@@ -1183,6 +1221,14 @@ def receipt_record(
         raise DomainError(
             f"A receipt numbered {number} already exists.", field="number", code="duplicate"
         )
+    # Checked under the order's lock, like the number: the same receipt sent twice at once
+    # is refused by name instead of failing on the unique index.
+    if external_id and Receipt.objects.filter(external_id=external_id).exists():
+        raise DomainError(
+            f"A receipt with external id {external_id} already exists.",
+            field="external_id",
+            code="duplicate",
+        )
     receipt = Receipt.objects.create(
         number=_text(number, field="number", label="Receipt number", max_length=32)
         or _receipt_number(order, "GR"),
@@ -1214,7 +1260,7 @@ def receipt_record(
         kind="receipt.recorded",
         vendor_id=order.vendor_id,
         order_id=order.pk,
-        actor_id=by.pk if by else None,
+        actor=by,
         summary=f"Receipt {receipt.number}: {_fmt(total)} received on {len(entries)} "
         f"deliver{'y' if len(entries) == 1 else 'ies'}"
         + (f" (packing slip {receipt.packing_slip})" if receipt.packing_slip else "")
@@ -1295,7 +1341,7 @@ def return_record(
         kind="return.recorded",
         vendor_id=order.vendor_id,
         order_id=order.pk,
-        actor_id=by.pk if by else None,
+        actor=by,
         summary=f"Return {receipt.number}: {_fmt(total)} returned — {reason}",
         data={
             "order": order.number,
@@ -1463,7 +1509,7 @@ def invoice_record(
         kind="invoice.recorded",
         vendor_id=vendor.pk,
         order_id=first_order.pk,
-        actor_id=by.pk if by else None,
+        actor=by,
         summary=f"Invoice {invoice.number} recorded: {invoice.currency} "
         f"{invoice.total_amount:,.2f}"
         + (f", {exceptions} line(s) with match exceptions" if exceptions else ", matched"),
@@ -1491,15 +1537,17 @@ def _invoice_event(
     by: User | None,
     summary: str,
     data: dict[str, Any] | None = None,
+    changes: dict[str, list[Any]] | None = None,
 ) -> None:
     first = invoice.lines.select_related("order_line").first()
     record_event(
         kind=kind,
         vendor_id=invoice.vendor_id,
         order_id=first.order_line.order_id if first else None,
-        actor_id=by.pk if by else None,
+        actor=by,
         summary=summary,
         data={"invoice": invoice.pk, "number": invoice.number, **(data or {})},
+        changes=changes,
     )
 
 
@@ -1544,6 +1592,7 @@ def payment_record(
         external_id=external_id or None,
         created_by=by,
     )
+    old_paid, old_status = invoice.paid_amount, invoice.status
     invoice.paid_amount += amount
     new_status = _invoice_payment_status(invoice)
     check_transition(INVOICE_TRANSITIONS, f"Invoice {invoice.number}", invoice.status, new_status)
@@ -1556,6 +1605,10 @@ def payment_record(
         summary=f"Payment of {invoice.currency} {amount:,.2f} on invoice {invoice.number}"
         f" ({invoice.get_status_display().lower()})",
         data={"payment": payment.pk},
+        changes={
+            "paid_amount": [str(old_paid), str(invoice.paid_amount)],
+            "status": [old_status, invoice.status],
+        },
     )
     return payment
 
@@ -1569,12 +1622,14 @@ def invoice_dispute(*, invoice: Invoice, by: User | None, reason: str) -> Invoic
     )
     if invoice.status == InvoiceStatus.DISPUTED:
         raise DomainError(f"Invoice {invoice.number} is already disputed.", field="status")
+    old_status = invoice.status
     invoice.status = InvoiceStatus.DISPUTED
     invoice.save(update_fields=["status", "updated_at"])
     _invoice_event(
         invoice,
         kind="invoice.disputed",
         by=by,
+        changes={"status": [old_status, invoice.status]},
         summary=f"Invoice {invoice.number} disputed: {reason}",
     )
     return invoice
@@ -1591,6 +1646,7 @@ def invoice_resolve_dispute(*, invoice: Invoice, by: User | None, note: str = ""
         invoice,
         kind="invoice.dispute_resolved",
         by=by,
+        changes={"status": [InvoiceStatus.DISPUTED, invoice.status]},
         summary=f"Dispute on invoice {invoice.number} resolved" + (f": {note}" if note else "."),
     )
     return invoice
@@ -1607,11 +1663,16 @@ def invoice_void(*, invoice: Invoice, by: User | None, reason: str) -> Invoice:
     check_transition(
         INVOICE_TRANSITIONS, f"Invoice {invoice.number}", invoice.status, InvoiceStatus.VOID
     )
+    old_status = invoice.status
     invoice.status = InvoiceStatus.VOID
     invoice.save(update_fields=["status", "updated_at"])
     _rematch_invoices(invoice.lines.values_list("order_line_id", flat=True))
     _invoice_event(
-        invoice, kind="invoice.voided", by=by, summary=f"Invoice {invoice.number} voided: {reason}"
+        invoice,
+        kind="invoice.voided",
+        by=by,
+        summary=f"Invoice {invoice.number} voided: {reason}",
+        changes={"status": [old_status, invoice.status]},
     )
     return invoice
 

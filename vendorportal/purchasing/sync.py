@@ -19,6 +19,7 @@ from typing import Any, Literal
 from django.db import IntegrityError
 
 from vendorportal.accounts.models import User
+from vendorportal.audit import log as audit
 from vendorportal.errors import DomainError
 from vendorportal.events.log import record_event
 from vendorportal.purchasing import services
@@ -98,6 +99,7 @@ def vendor_upsert(*, record: VendorRecord, by: User | None) -> tuple[Vendor, Out
     }
     vendor = Vendor.objects.select_for_update().filter(external_id=external_id).first()
     outcome: Outcome
+    before: dict[str, Any] = {}
     if vendor is None:
         vendor, outcome, changed = (
             Vendor(external_id=external_id, **values),
@@ -105,6 +107,7 @@ def vendor_upsert(*, record: VendorRecord, by: User | None) -> tuple[Vendor, Out
             list(values),
         )
     else:
+        before = {name: getattr(vendor, name) for name in values}
         changed = _apply(vendor, values)
         if not changed:
             return vendor, "unchanged"
@@ -115,11 +118,12 @@ def vendor_upsert(*, record: VendorRecord, by: User | None) -> tuple[Vendor, Out
     record_event(
         kind=f"vendor.{outcome}",
         vendor_id=vendor.pk,
-        actor_id=by.pk if by else None,
+        actor=by,
         internal=True,
         summary=f"Vendor {vendor.code} {outcome} from the ERP"
         + (f": {', '.join(changed)}" if outcome == "updated" else ""),
         data={"external_id": external_id, "fields": changed},
+        changes={name: [before.get(name), values[name]] for name in changed},
     )
     return vendor, outcome
 
@@ -144,16 +148,30 @@ def item_upsert(*, record: ItemRecord, by: User | None) -> tuple[Item, Outcome]:
         "standard_cost": cost,
     }
     item = Item.objects.select_for_update().filter(external_id=external_id).first()
+    before: dict[str, Any] = {}
     if item is None:
         item, outcome = Item(external_id=external_id, **values), "created"
+        changed = list(values)
     else:
-        if not _apply(item, values):
+        before = {name: getattr(item, name) for name in values}
+        changed = _apply(item, values)
+        if not changed:
             return item, "unchanged"
         outcome = "updated"
     _save_unique(
         item,
         field="part_number",
         message=f"Part number {values['part_number']} belongs to another item.",
+    )
+    # Items are not vendor data and record no event; the audit row is the only trace.
+    audit.record(
+        action=f"item.{outcome}",
+        actor=by,
+        object_type="item",
+        object_id=item.pk,
+        object_label=item.part_number,
+        changes={name: [before.get(name), values[name]] for name in changed},
+        summary=f"Item {item.part_number} {outcome} from the ERP",
     )
     return item, outcome  # type: ignore[return-value]
 
@@ -357,6 +375,12 @@ def order_upsert(*, record: OrderRecord, by: User | None) -> tuple[PurchaseOrder
     _check_schedule(record)
     items = _items_of(record)
     order = PurchaseOrder.objects.select_for_update().filter(external_id=external_id).first()
+    if order is None:
+        # A new external id: nothing to lock yet, so two syncs of the same new order at
+        # once would both create it. Take order creation's lock and look again: the second
+        # waits for the first to commit, then finds its order (and answers "unchanged").
+        services.lock_order_creation()
+        order = PurchaseOrder.objects.select_for_update().filter(external_id=external_id).first()
     if order is None and record.status == OrderStatus.CANCELLED:
         raise DomainError(
             f"No order has external id {external_id}, so there is nothing to cancel.",
@@ -485,6 +509,13 @@ def receipt_upsert(*, record: ReceiptRecord, by: User | None) -> tuple[Receipt, 
         (line.line_number, line.delivery_number, line.quantity * sign) for line in record.lines
     )
     existing = Receipt.objects.filter(external_id=external_id).first()
+    if existing is None:
+        # The same receipt sent twice at once: both would find none and record it (the
+        # second failing on the unique index). Lock the order, as receipt_record does, and
+        # look again: the second waits for the first, then finds its receipt.
+        order = _order_by_external_id(record.order_external_id, "order_external_id")
+        order = PurchaseOrder.objects.select_for_update().get(pk=order.pk)
+        existing = Receipt.objects.filter(external_id=external_id).first()
     if existing is not None:
         recorded = sorted(
             (rl.line.line_number, rl.delivery.delivery_number, rl.quantity)
@@ -493,7 +524,6 @@ def receipt_upsert(*, record: ReceiptRecord, by: User | None) -> tuple[Receipt, 
         if recorded == wanted and existing.kind == record.kind:
             return existing, "unchanged"
         raise _conflict("Receipt", external_id, "record a return or a new receipt to correct it.")
-    order = _order_by_external_id(record.order_external_id, "order_external_id")
     deliveries = {
         (d.line.line_number, d.delivery_number): d for d in order.deliveries.select_related("line")
     }
@@ -535,6 +565,11 @@ def invoice_upsert(*, record: InvoiceRecord, by: User | None) -> tuple[Invoice, 
         for line in record.lines
     )
     existing = Invoice.objects.filter(external_id=external_id).first()
+    if existing is None:
+        # Sent twice at once: lock the vendor (invoice_record's lock, one invoice number at
+        # a time) and look again, so the second finds the first's invoice.
+        Vendor.objects.select_for_update().filter(external_id=record.vendor_external_id).first()
+        existing = Invoice.objects.filter(external_id=external_id).first()
     if existing is not None:
         recorded = sorted(
             (il.order_line.order.external_id, il.order_line.line_number, il.quantity, il.unit_price)
@@ -575,6 +610,11 @@ def invoice_upsert(*, record: InvoiceRecord, by: User | None) -> tuple[Invoice, 
 def payment_upsert(*, record: PaymentRecord, by: User | None) -> tuple[Payment, Outcome]:
     external_id = _required(record.external_id, field="external_id", label="external_id", limit=100)
     existing = Payment.objects.filter(external_id=external_id).select_related("invoice").first()
+    if existing is None:
+        # Sent twice at once: lock the invoice (payment_record's lock) and look again, so
+        # the second finds the first's payment instead of paying twice.
+        Invoice.objects.select_for_update().filter(external_id=record.invoice_external_id).first()
+        existing = Payment.objects.filter(external_id=external_id).select_related("invoice").first()
     if existing is not None:
         if (
             existing.amount == record.amount

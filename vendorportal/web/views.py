@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
+from vendorportal.audit import log as audit
 from vendorportal.purchasing import access, exports, revisions, selectors
 from vendorportal.purchasing.models import InvoiceStatus, OrderStatus
 from vendorportal.web.access import viewer_of
@@ -87,6 +88,16 @@ def open_lines_export(request: HttpRequest, side: str, fmt: str) -> HttpResponse
     else:  # pragma: no cover - the URL pattern allows only csv and xlsx
         raise Http404("No such export.")
     response["Content-Disposition"] = f'attachment; filename="open-lines-{stamp}.{fmt}"'
+    audit.record_security(
+        f"export.{fmt}",
+        user=request.user,
+        vendor_id=viewer.vendor_id,
+        object_type="export",
+        object_id="open-lines",
+        object_label=f"open-lines-{stamp}.{fmt}",
+        summary=f"Open lines exported ({len(rows)} rows, {side})",
+        changes={"filters": [None, request.GET.urlencode()]},
+    )
     return response
 
 

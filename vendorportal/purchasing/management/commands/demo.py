@@ -40,6 +40,8 @@ class Command(BaseCommand):
         self.stdout.write("")
         self.stdout.write(self.login_table(result.logins))
         self.stdout.write("")
+        self.stdout.write(self.two_factor_note())
+        self.stdout.write("")
         self.stdout.write(self.summary(result.counts))
 
     @staticmethod
@@ -53,6 +55,20 @@ class Command(BaseCommand):
         ]
         lines.insert(1, "  ".join("-" * width for width in widths))
         return "\n".join(line.rstrip() for line in lines)
+
+    @staticmethod
+    def two_factor_note() -> str:
+        """Buyers log in with a code from an authenticator app after the password."""
+        try:
+            code = demo.current_code(demo.MAIN_BUYER_EMAIL)
+        except demo.DemoError:  # pragma: no cover - the buyer's authenticator was removed
+            code = "(run `vendorportal demo-code`)"
+        return (
+            "Buyers use two-factor authentication: after the password, enter the code of an "
+            f"authenticator app set up with the secret {demo.DEMO_TOTP_SECRET}.\n"
+            f"The code right now is {code}; `vendorportal demo-code [EMAIL]` prints the "
+            "current one (a code lasts 30 seconds)."
+        )
 
     @staticmethod
     def summary(counts: dict[str, int]) -> str:
