@@ -79,6 +79,8 @@ class Rule:
     # a page whose answer cannot depend on who asks (the 0.3 s OpenAPI document) is sent
     # as these roles only; empty: every role
     roles: tuple[str, ...] = ()
+    # the view checks the method before the login: unlisted methods 405 for everyone
+    method_first: bool = False
 
 
 SCHEMA_ROLES = ("anonymous", "vendor_user", "vendor_token", "revoked_token")
@@ -187,12 +189,15 @@ RULES: dict[str, Rule] = {
 
 # Rules for routes other branches add (they must not fail while the route is missing).
 FUTURE_RULES: dict[str, Rule] = {
-    "buying:audit": Rule("buyer", GET),
-    "portal:team:mfa": Rule("vendor-admin", GET_POST, ok=(302, 400)),
+    # the audit trail: buyers only; it checks the method before the login (405 first)
+    "buying:audit": Rule("buyer", GET, method_first=True),
+    # a vendor admin requires two-factor for the vendor's logins (the team page's form)
+    "portal:team:mfa": Rule("vendor-admin", POST, ok=(302,)),
 }
 FUTURE_PREFIX_RULES: dict[str, Rule] = {
-    "mfa_": Rule("logged-in", GET_POST, ok=(302, 400, 404)),
-    "portal:team:mfa": Rule("vendor-admin", GET_POST, ok=(302, 400)),
+    # allauth's MFA pages: any login; GET may send to reauthentication (302) or answer 404
+    # (nothing to deactivate); their forms' other methods are allauth's (lenient)
+    "mfa_": Rule("logged-in", GET, ok=(302, 400, 404), lenient=True),
 }
 # Whole families by URL-name prefix: the back office.
 PREFIX_RULES: dict[str, Rule] = {
@@ -365,6 +370,8 @@ def expected(rule: Rule, role: str, method: str, owner: str | None) -> set[int] 
     web_role = "anonymous" if is_token or role == "deactivated" else role
     vendor = VENDOR_OF[role] if web_role != "anonymous" else None
     other = LENIENT if rule.lenient else {405}
+    if rule.method_first and method not in rule.methods:
+        return other
     if kind in ("public", "invitation"):
         if method not in rule.methods:
             return other

@@ -55,6 +55,8 @@ class Case:
 
 
 EVENT = {"events.event": {"+"}, "events.webhookdelivery": {"+"}}
+# Rows every write may add: its audit trail (one row per write, vendorportal.audit).
+AUDIT = {"audit.auditentry"}
 
 
 def _hostile(world: World, targets: tuple[str, ...]) -> dict[str, Any]:
@@ -217,6 +219,14 @@ CASES: list[Case] = [
         lambda w: {},
         {"api.apitoken": {"revoked_at", "revoked_by"}},
         ("api.apitoken",),
+    ),
+    Case(
+        "portal:team:mfa",
+        "alice",
+        _portal("/portal/team/mfa/"),
+        lambda w: {"mfa_required": "on"},
+        {"purchasing.vendor": {"mfa_required"}},
+        ("purchasing.vendor",),
     ),
     # --- the buyer -----------------------------------------------------------------------
     Case(
@@ -488,7 +498,7 @@ def violations(
         row = new or old
         assert row is not None
         owner = owner_of(label, row, world)
-        allowed = case.may.get(label, set())
+        allowed = case.may.get(label, set()) | ({"+"} if label in AUDIT else set())
         if owner == "b":
             found.append(f"{label} #{pk} of vendor B changed: {old} -> {new}")
             continue
