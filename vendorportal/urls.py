@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import include, path
+from django.views.decorators.http import require_safe
 
 from vendorportal.api.main import api
 from vendorportal.events import stream
@@ -20,6 +21,7 @@ def _back_office_permission(request: HttpRequest) -> bool:
 admin.site.has_permission = _back_office_permission  # type: ignore[method-assign]
 
 
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     """Send each login to its side of the portal."""
     viewer = getattr(request, "viewer", None)

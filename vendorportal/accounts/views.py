@@ -18,7 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from vendorportal.accounts import selectors, services
 from vendorportal.accounts.forms import AcceptInvitationForm, InviteForm, VendorMfaForm
@@ -77,6 +77,7 @@ def _team_page(request: HttpRequest, form: InviteForm, status: int = 200) -> Htt
 
 
 @vendor_admin_view
+@require_safe
 def team(request: HttpRequest) -> HttpResponse:
     return _team_page(request, InviteForm())
 
@@ -178,6 +179,7 @@ def _unusable(request: HttpRequest, message: str, status: int) -> HttpResponse:
 
 @never_cache
 @sensitive_post_parameters("password1", "password2")
+@require_http_methods(["GET", "HEAD", "POST"])
 def accept(request: HttpRequest, token: str) -> HttpResponse:
     """Show the invitation and a set-password form; a valid POST makes the login, uses up
     the invitation and logs the new login in. Opening the link (GET) changes nothing, so

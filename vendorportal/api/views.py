@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from vendorportal.accounts.views import vendor_admin_view
 from vendorportal.api import tokens
@@ -69,6 +69,7 @@ def _page(
 
 @never_cache
 @vendor_admin_view
+@require_safe
 def token_list(request: HttpRequest) -> HttpResponse:
     colleagues = _colleagues(request)
     initial = {"user": str(viewer_of(request).user.public_id)}

@@ -12,7 +12,7 @@ from django.db.models import Count, F, Min, Q, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from vendorportal.buying import forms as buying_forms
 from vendorportal.collaboration import services as collaboration
@@ -28,6 +28,7 @@ SIDE = "buying"
 
 
 @buyer_view
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     """Work queues: what is waiting on whom."""
     viewer = viewer_of(request)
@@ -88,6 +89,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @buyer_view
+@require_safe
 def order_detail(request: HttpRequest, number: str) -> HttpResponse:
     return render(request, "shared/order_detail.html", order_context(request, SIDE, number))
 
@@ -155,6 +157,7 @@ def order_issue(request: HttpRequest, number: str) -> HttpResponse:
 
 
 @buyer_view
+@require_http_methods(["GET", "HEAD", "POST"])
 def order_revise(request: HttpRequest, number: str) -> HttpResponse:
     """Change one delivery (?delivery=id), one line (?line=n) or the order's terms."""
     viewer = viewer_of(request)
@@ -240,6 +243,7 @@ def order_revise(request: HttpRequest, number: str) -> HttpResponse:
 
 
 @buyer_view
+@require_http_methods(["GET", "HEAD", "POST"])
 def line_release(request: HttpRequest, number: str, line_number: str) -> HttpResponse:
     viewer = viewer_of(request)
     order = _order(request, number)
@@ -277,6 +281,7 @@ def line_release(request: HttpRequest, number: str, line_number: str) -> HttpRes
 
 
 @buyer_view
+@require_http_methods(["GET", "HEAD", "POST"])
 def line_close(request: HttpRequest, number: str, line_number: str) -> HttpResponse:
     viewer = viewer_of(request)
     order = _order(request, number)
@@ -306,6 +311,7 @@ def line_close(request: HttpRequest, number: str, line_number: str) -> HttpRespo
 
 
 @buyer_view
+@require_http_methods(["GET", "HEAD", "POST"])
 def order_close(request: HttpRequest, number: str) -> HttpResponse:
     viewer = viewer_of(request)
     order = _order(request, number)
@@ -333,6 +339,7 @@ def order_close(request: HttpRequest, number: str) -> HttpResponse:
 
 
 @buyer_view
+@require_http_methods(["GET", "HEAD", "POST"])
 def order_receive(request: HttpRequest, number: str) -> HttpResponse:
     viewer = viewer_of(request)
     order = _order(request, number)
@@ -378,6 +385,7 @@ def order_receive(request: HttpRequest, number: str) -> HttpResponse:
 
 
 @buyer_view
+@require_http_methods(["GET", "HEAD", "POST"])
 def order_invoice(request: HttpRequest, number: str) -> HttpResponse:
     viewer = viewer_of(request)
     order = _order(request, number)
@@ -438,6 +446,7 @@ def proposal_accept(request: HttpRequest, number: str, proposal_id: str) -> Http
 
 
 @buyer_view
+@require_http_methods(["GET", "HEAD", "POST"])
 def proposal_reject(request: HttpRequest, number: str, proposal_id: str) -> HttpResponse:
     viewer = viewer_of(request)
     order = _order(request, number)
@@ -466,6 +475,7 @@ def proposal_reject(request: HttpRequest, number: str, proposal_id: str) -> Http
 
 
 @buyer_view
+@require_http_methods(["GET", "HEAD", "POST"])
 def invoice_pay(request: HttpRequest, pk: str) -> HttpResponse:
     viewer = viewer_of(request)
     invoice = access.invoice_or_404(viewer, pk)

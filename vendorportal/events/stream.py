@@ -24,6 +24,7 @@ from django.db import close_old_connections, connections
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
 
 from vendorportal.events import live
 from vendorportal.events.notices import Notice
@@ -142,15 +143,18 @@ async def _stream(request: HttpRequest, *, internal: bool) -> HttpResponseBase:
 
 
 @never_cache
+@require_safe
 async def portal_events(request: HttpRequest) -> HttpResponseBase:
     return await _stream(request, internal=False)
 
 
 @never_cache
+@require_safe
 async def buying_events(request: HttpRequest) -> HttpResponseBase:
     return await _stream(request, internal=True)
 
 
+@require_safe
 async def live_health(request: HttpRequest) -> HttpResponse:
     """The live stream's state in this process: 200 when events can flow, else 503."""
     hub = live.hub()

@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from vendorportal.collaboration import services
 from vendorportal.errors import DomainError
@@ -24,6 +24,7 @@ SIDE = "portal"
 
 
 @supplier_view
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     viewer = viewer_of(request)
     figures = selectors.home_figures(viewer)
@@ -67,6 +68,7 @@ def _order_page(request: HttpRequest, number: str, **forms: object) -> HttpRespo
 
 
 @supplier_view
+@require_safe
 def order_detail(request: HttpRequest, number: str) -> HttpResponse:
     return _order_page(request, number)
 
@@ -113,6 +115,7 @@ def delivery_confirm(request: HttpRequest, number: str, delivery_id: str) -> Htt
 
 
 @supplier_view
+@require_http_methods(["GET", "HEAD", "POST"])
 def propose(request: HttpRequest, number: str) -> HttpResponse:
     """Propose a new due date or quantity for a delivery, or a new price for a line."""
     viewer = viewer_of(request)

@@ -7,7 +7,7 @@ from functools import partial, update_wrapper
 from typing import Any
 
 from django.http import HttpResponse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 View = Callable[..., HttpResponse]
 
@@ -19,7 +19,8 @@ def on_side(side: str, guard: Callable[[View], View]) -> Callable[..., View]:
     def mount(view: View, *, post: bool = False, **fixed: Any) -> View:
         bound = partial(view, side=side, **fixed)
         update_wrapper(bound, view)
-        wrapped: View = require_POST(bound) if post else bound
+        # A page answers GET/HEAD, an action POST; any other method 405 (not the page).
+        wrapped: View = require_POST(bound) if post else require_safe(bound)
         return guard(wrapped)
 
     return mount
