@@ -318,13 +318,13 @@ def test_every_portal_url_is_covered_here():
         # (TestTeamPage: another vendor's login or invitation, a non-admin, a buyer).
         "team:members",
         "team:invite",
-        "team:mfa",  # test_account_security.py: only the vendor's own admin
         "team:deactivate",
         "team:reactivate",
         "team:invitation-revoke",
         "team:accept",
         # The vendor's two-factor requirement: it takes no id (the vendor is the login's);
-        # tests/test_authz_matrix.py (vendor admins only) and test_mass_assignment.py.
+        # test_account_security.py (only the vendor's own admin), test_authz_matrix.py and
+        # test_mass_assignment.py.
         "team:mfa",
     }
     resolver = get_resolver()
