@@ -234,6 +234,8 @@ def django_env(database_url: str, var_dir: Path, secret_key: str) -> dict[str, s
         DJANGO_SETTINGS_MODULE="vendorportal.settings",
         DATABASE_URL=database_url,
         DEBUG="false",
+        # Plain http on localhost: production terminates TLS in front (no https redirect).
+        VENDORPORTAL_HTTPS="false",
         SECRET_KEY=secret_key,
         ALLOWED_HOSTS="127.0.0.1",
         VENDORPORTAL_VAR_DIR=str(var_dir),

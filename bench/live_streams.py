@@ -112,6 +112,8 @@ def django_env(database_url: str, var_dir: Path, secret_key: str) -> dict[str, s
         "DJANGO_SETTINGS_MODULE": "vendorportal.settings",
         "DATABASE_URL": database_url,
         "DEBUG": "false",
+        # Plain http on localhost: production terminates TLS in front (no https redirect).
+        "VENDORPORTAL_HTTPS": "false",
         "SECRET_KEY": secret_key,
         "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
         "VENDORPORTAL_VAR_DIR": str(var_dir),
@@ -315,6 +317,7 @@ def make_data(vendors: int, users_per_vendor: int, buyers: int) -> Plan:
     import datetime as dt
     from decimal import Decimal
 
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
     from django.test import Client
     from django.test.utils import override_settings
     from django_scopes import scopes_disabled
@@ -334,6 +337,10 @@ def make_data(vendors: int, users_per_vendor: int, buyers: int) -> Plan:
             accounts.buyer_create(email=f"buyer{b + 1}@buying.bench.example", password=password)
             for b in range(buyers)
         ]
+        for user in buyer_users:
+            # Buyers must use two-factor authentication (accounts/mfa.py): each gets an
+            # authenticator, as after setting up an app, so its session may stream.
+            TOTP.activate(user, generate_totp_secret())
         buyer = buyer_users[0] if buyer_users else None
         vendor_ids = []
         for v in range(vendors):
