@@ -99,8 +99,10 @@ class TestDemoData:
         with scopes_disabled():
             yield
 
-    def test_loads_quickly_and_reports_logins_and_counts(self, loaded: dict[str, Any]) -> None:
-        assert loaded["seconds"] < 30
+    def test_reports_logins_and_counts(self, loaded: dict[str, Any]) -> None:
+        # How long loading takes is printed, not asserted: a timed test fails on a busy
+        # machine (the rule: speed goals belong in bench/).
+        print(f"demo loaded in {loaded['seconds']:.1f} s")
         output = loaded["output"]
         assert "Demo data loaded" in output
         for login in demo.LOGINS:
