@@ -52,6 +52,12 @@ class WebhookSubscriptionAdmin(BackOfficeAdmin, admin.ModelAdmin):
     fields = ("name", "url", "secret", "kinds", "active", "last_event_id")
     readonly_fields = ("last_event_id",)
 
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "url":
+            # A receiver address typed without a scheme is https (Django 6's default).
+            kwargs["assume_scheme"] = "https"
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         return {"secret": "whsec_" + secrets.token_urlsafe(32)}
 
