@@ -88,3 +88,13 @@ def _account_security_off_unless_marked(request: pytest.FixtureRequest, settings
         settings.MFA_ENFORCED = False
     if request.node.get_closest_marker("auth_throttle") is None:
         settings.API_AUTH_FAILURE_LIMIT = 0
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A skipped test fails the run: CI must never pass by skipping what it should test."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter is not None else []
+    if skipped and exitstatus == pytest.ExitCode.OK:
+        reporter.write_line("")
+        reporter.write_line(f"error: {len(skipped)} test(s) skipped; none may be.", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -1,4 +1,4 @@
-"""Concurrency with real threads on PostgreSQL: many trials, 0 anomalies.
+"""Concurrency with real threads: many trials, 0 anomalies.
 
 Each scenario starts two (or more) threads at a `threading.Barrier`, each with its own
 database connection (Django's connections are per thread; each thread closes its own at the
@@ -8,9 +8,9 @@ acknowledgement, nothing recorded twice, contiguous revisions with one event eac
 anomaly is counted, not raised at once, so the summary line ("N trials, 0 anomalies") says
 how often a race bit; the test then asserts 0.
 
-SQLite serialises writers (one write transaction at a time, `transaction_mode=IMMEDIATE`),
-so these races cannot happen there and the module is skipped; CI runs the suite on
-PostgreSQL too, where it runs.
+The issue asks for PostgreSQL, where writers really interleave; the same scenarios run on
+SQLite too (the embedded default), where `transaction_mode=IMMEDIATE` and the busy timeout
+make writers take turns: the invariants must hold there as well.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from functools import partial
 from typing import Any
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 from django.test import Client
 from django_scopes import scopes_disabled
 
@@ -49,14 +49,7 @@ from vendorportal.purchasing.models import (
     Revision,
 )
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        connection.vendor != "postgresql",
-        reason="SQLite serialises writers, so no two writes can race there; "
-        "these tests run on PostgreSQL (CI runs the suite on both).",
-    ),
-]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 TRIALS = int(os.environ.get("CONCURRENCY_TRIALS", "30"))
 BASE = "/api/v1"
