@@ -773,3 +773,15 @@ def test_every_operation_in_the_schema_was_exercised():
         for method in methods
     }
     assert operations - EXERCISED == set()
+
+
+def test_a_stored_idempotent_answer_keeps_its_times_exactly():
+    """A replay renders the stored body through the response schema again: a time must
+    parse back to the same instant, or the replay differs from the first answer (a time
+    with under 1,000 microseconds once came back without its ".000")."""
+    from vendorportal.api.idempotency import _ExactJSONEncoder
+
+    for micro in (0, 500, 123456):
+        moment = dt.datetime(2026, 11, 29, 3, 56, 21, micro, tzinfo=dt.UTC)
+        stored = json.loads(json.dumps({"created_at": moment}, cls=_ExactJSONEncoder))
+        assert dt.datetime.fromisoformat(stored["created_at"]) == moment

@@ -8,6 +8,7 @@ same key with a different request (method, path or body) is refused with 409.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable
@@ -25,6 +26,18 @@ from vendorportal.api.models import IdempotentAnswer
 
 HEADER = "Idempotency-Key"
 MAX_KEY = 255
+
+
+class _ExactJSONEncoder(DjangoJSONEncoder):
+    """Datetimes at full precision. A replay renders the stored body through the same
+    response schema, so it must parse back to the very same datetime: DjangoJSONEncoder
+    cuts microseconds to milliseconds, and a time with fewer than 1,000 microseconds then
+    came back as ".000Z" the first time and without a fraction on the replay."""
+
+    def default(self, o: Any) -> Any:
+        if isinstance(o, dt.datetime):
+            return o.isoformat()
+        return super().default(o)
 
 
 def _fingerprint(request: HttpRequest) -> str:
@@ -71,7 +84,7 @@ def idempotent(view: Callable[..., Status[Any]]) -> Callable[..., Status[Any]]:
                 )
                 result = view(request, *args, **kwargs)
                 answer.status = result.status_code
-                answer.body = json.loads(json.dumps(result.value, cls=DjangoJSONEncoder))
+                answer.body = json.loads(json.dumps(result.value, cls=_ExactJSONEncoder))
                 answer.save(update_fields=["status", "body"])
         except IntegrityError:
             # The same key, sent twice at once: the other one won; answer as it did.
