@@ -6,11 +6,17 @@ from typing import Any
 import pytest
 from django_scopes import scopes_disabled
 
+from tests import clock
 from tests.factories import UserFactory, VendorFactory
 from vendorportal.accounts.models import Role, User
 from vendorportal.events import log
 from vendorportal.events.models import Event
 from vendorportal.purchasing.models import Vendor
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The whole suite runs on one pinned day (tests/clock.py), before anything is collected."""
+    clock.pin()
 
 
 @pytest.fixture
