@@ -126,9 +126,10 @@ def request(
     *,
     session: str | None = None,
     form: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> tuple[int, str]:
     """One HTTP request; a form is posted with a CSRF token taken from a GET first."""
-    headers: dict[str, str] = {}
+    headers = dict(headers or {})
     cookies: dict[str, str] = {}
     if session:
         cookies["sessionid"] = session

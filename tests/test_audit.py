@@ -706,15 +706,18 @@ def test_record_security_for_other_helpers():
 @pytest.mark.parametrize(
     ("trusted", "forwarded", "expected"),
     [
-        (False, "203.0.113.9, 10.0.0.8", "10.0.0.8"),
-        (True, "203.0.113.9, 10.0.0.8", "203.0.113.9"),
-        (True, "<script>, 10.0.0.8", "10.0.0.8"),  # not an address: REMOTE_ADDR stands
+        ([], "203.0.113.9, 10.0.0.8", "10.0.0.8"),  # no proxy trusted: the header is noise
+        (["10.0.0.0/8"], "203.0.113.9, 10.0.0.8", "203.0.113.9"),
+        # The client wrote the left-most entry itself: the first hop our proxy added counts.
+        (["10.0.0.0/8"], "1.2.3.4, 203.0.113.9", "203.0.113.9"),
+        (["10.0.0.0/8"], "<script>, 10.0.0.8", "10.0.0.8"),  # not an address: the hop stands
+        (["192.0.2.1"], "203.0.113.9", "10.0.0.8"),  # the peer is not the trusted proxy
     ],
 )
 def test_forwarded_for_counts_only_behind_a_trusted_proxy(
     client, settings, trusted, forwarded, expected
 ):
-    settings.TRUSTED_PROXY = trusted
+    settings.TRUSTED_PROXIES = trusted
     w = World()
     client.post(
         "/accounts/login/",

@@ -7,6 +7,7 @@ variable; the helpers below raise on a malformed value instead of guessing.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import os
 import secrets
 from decimal import Decimal, InvalidOperation
@@ -121,6 +122,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: REMOTE_ADDR becomes the client's address under TRUSTED_PROXIES, for all below.
+    "vendorportal.core.client_address.ClientAddressMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Before whitenoise, so static files get the policy and the headers too.
     "csp.middleware.CSPMiddleware",
@@ -376,6 +379,7 @@ MFA_RECOVERY_CODE_COUNT = 10
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "vendorportal.core.client_address.for_axes"
 AXES_USERNAME_CALLABLE = "vendorportal.accounts.lockout.username_of"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "account/lockout.html"
@@ -397,6 +401,20 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
 
-# Audit trail: client IPs come from REMOTE_ADDR; set TRUSTED_PROXY=true only when a proxy
-# you run sets X-Forwarded-For (its first address is then the client's).
-TRUSTED_PROXY = env_bool("TRUSTED_PROXY", default=False)
+# The client's address (login lockout, rate limits, audit trail) is the connection's own,
+# unless the connection comes from one of these proxies (addresses or networks, comma
+# separated): then X-Forwarded-For is read from the right, past the trusted hops
+# (vendorportal/core/client_address.py). Empty: no forwarded header ever counts.
+if "TRUSTED_PROXY" in os.environ:
+    raise ImproperlyConfigured(
+        "TRUSTED_PROXY is replaced by TRUSTED_PROXIES: list the addresses or networks of the "
+        "proxies in front (for example TRUSTED_PROXIES=10.0.0.5), or leave it empty."
+    )
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(
+            f"TRUSTED_PROXIES: {_proxy!r} is not an IP address or network."
+        ) from _exc

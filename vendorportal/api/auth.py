@@ -23,6 +23,7 @@ from vendorportal.api.errors import ApiRefusal
 from vendorportal.api.models import ApiToken
 from vendorportal.audit import context as audit_context
 from vendorportal.audit import log as audit
+from vendorportal.core.client_address import client_address
 from vendorportal.purchasing import access
 
 
@@ -66,7 +67,7 @@ class AuthFailures:
     """
 
     def __init__(self, request: HttpRequest) -> None:
-        address = request.META.get("REMOTE_ADDR") or "unknown"
+        address = client_address(request) or "unknown"
         self.key = f"api-auth-failures:{address}"
 
     def refuse_if_over_limit(self) -> None:
@@ -111,6 +112,10 @@ class TokenRateThrottle(SimpleRateThrottle):
             self.rate = settings.API_RATE_LIMIT
             self.num_requests, self.duration = self.parse_rate(self.rate)
         return super().allow_request(request)
+
+    def get_ident(self, request: HttpRequest) -> str | None:
+        # ninja's own reads X-Forwarded-For from anyone; the one rule decides instead.
+        return client_address(request)
 
     def get_cache_key(self, request: HttpRequest) -> str | None:
         token = getattr(request, "auth", None)

@@ -9,16 +9,15 @@ is channel "system". Only plain values are kept, so reading it never queries.
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from vendorportal.audit.models import Channel
+from vendorportal.core.client_address import client_address
 
 USER_AGENT_LIMIT = 300
 
@@ -60,24 +59,6 @@ def command() -> contextlib.AbstractContextManager[Origin]:
     return origin(Origin(channel=Channel.COMMAND))
 
 
-def client_ip(request: HttpRequest) -> str | None:
-    """REMOTE_ADDR; the first X-Forwarded-For address only behind a trusted proxy
-    (settings.TRUSTED_PROXY), since anyone can send that header."""
-    ip = _valid_ip(request.META.get("REMOTE_ADDR") or "")
-    if getattr(settings, "TRUSTED_PROXY", False):
-        forwarded = _valid_ip(request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")[0].strip())
-        if forwarded is not None:
-            ip = forwarded
-    return ip
-
-
-def _valid_ip(value: str) -> str | None:
-    try:
-        return str(ipaddress.ip_address(value))
-    except ValueError:
-        return None
-
-
 def of_request(
     request: HttpRequest, *, channel: str = Channel.WEB, with_user: bool = True
 ) -> Origin:
@@ -86,7 +67,7 @@ def of_request(
         user = None
     return Origin(
         channel=channel,
-        ip=client_ip(request),
+        ip=client_address(request),
         user_agent=request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_LIMIT],
         user_id=user.pk if user is not None else None,
         user_email=user.email if user is not None else "",

@@ -88,6 +88,10 @@ class Command(BaseCommand):
             reload_dirs=[str(settings.BASE_DIR)] if reload else None,
             # Django's ASGI handler does not implement the lifespan protocol.
             lifespan="off",
+            # uvicorn would rewrite the client address from X-Forwarded-For sent by any
+            # local peer; TRUSTED_PROXIES decides that, once (vendorportal/core/client_address.py).
+            proxy_headers=False,
+            forwarded_allow_ips="",
             # Live streams never finish by themselves: on shutdown or reload, cut them after
             # a moment; browsers reconnect with Last-Event-ID and miss nothing.
             timeout_graceful_shutdown=3,
