@@ -124,6 +124,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: REMOTE_ADDR becomes the client's address under TRUSTED_PROXIES, for all below.
     "vendorportal.core.client_address.ClientAddressMiddleware",
+    # Second: bodies over their limit, NUL bytes, JSON that is not JSON: 4xx before any view.
+    "vendorportal.core.request_guard.RequestGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Before whitenoise, so static files get the policy and the headers too.
     "csp.middleware.CSPMiddleware",
@@ -387,6 +389,14 @@ AXES_VERBOSE = False
 # allauth's own limit on failed logins per address stays as a burst guard; the per-login
 # limit is axes' (above), which explains the lockout instead of a bare form error.
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip"}
+
+# --- Request sizes (vendorportal/core/request_guard.py) ---------------------------------------
+# The API takes batches: 1,000 orders of 12 lines are 4.4 MB; 32 MB fits about 80 lines each.
+API_MAX_BODY_BYTES = env_int("API_MAX_BODY_MB", 32) * 1024 * 1024
+# Pages and forms: the longest field is a 5,000-character comment.
+WEB_MAX_BODY_BYTES = env_int("WEB_MAX_BODY_MB", 1) * 1024 * 1024
+# Django's own read limit must not be lower, or it refuses first (with a 400 and no body).
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(API_MAX_BODY_BYTES, WEB_MAX_BODY_BYTES)
 
 # --- API token failures ---------------------------------------------------------------------
 # After this many failed token authentications from one client address within

@@ -8,19 +8,19 @@ messages, and each answer is built field by field from the schemas.
 import time, also through the `idempotent` wrapper, which lives in another module.)
 """
 
-import datetime as dt
 from decimal import Decimal
 from typing import Any
 
 from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.http import Http404, HttpRequest
-from ninja import Header, Query, Router, Status
+from ninja import Field, Header, Query, Router, Status
 
 from vendorportal.api import schemas as s
 from vendorportal.api.auth import caller
 from vendorportal.api.errors import COMMON_ERRORS, ErrorOut
 from vendorportal.api.idempotency import idempotent
 from vendorportal.api.paging import MAX_LIMIT, page
+from vendorportal.api.types import IsoDate, IsoDateTime
 from vendorportal.collaboration import services as collaboration
 from vendorportal.collaboration.models import Acknowledgement
 from vendorportal.purchasing import access, revisions, selectors
@@ -49,7 +49,14 @@ IDEMPOTENCY_HELP = (
 
 
 # The documented header of every POST (read by `idempotency.idempotent`).
-IDEMPOTENCY_KEY = Header(None, alias="Idempotency-Key", description=IDEMPOTENCY_HELP)
+IDEMPOTENCY_KEY = Header(
+    None,
+    alias="Idempotency-Key",
+    description=IDEMPOTENCY_HELP,
+    min_length=1,
+    max_length=255,
+    pattern=r"\S",  # not only spaces
+)
 
 
 def _limit(limit: int) -> int:
@@ -98,7 +105,7 @@ def _delivery(delivery: Delivery, line_number: int) -> dict[str, Any]:
 
 class OrderFilters(s.Schema):
     status: OrderStatus | None = None
-    updated_since: dt.datetime | None = None
+    updated_since: IsoDateTime | None = None
     cursor: str | None = None
     limit: int = 50
 
@@ -298,7 +305,7 @@ def comment(
 
 class DeliveryFilters(s.Schema):
     order_number: str | None = None
-    due_before: dt.date | None = None
+    due_before: IsoDate | None = None
     cursor: str | None = None
     limit: int = 100
 
@@ -424,7 +431,7 @@ def list_invoices(request: HttpRequest, filters: Query[InvoiceFilters]) -> dict[
 
 
 class EventFilters(s.Schema):
-    after: int | None = None
+    after: int | None = Field(None, ge=0, le=2**63 - 1)
     cursor: str | None = None
     limit: int = 100
 

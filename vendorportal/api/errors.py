@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 
+from vendorportal.core import request_guard
 from vendorportal.errors import DomainError
 
 STATUS_OF_CODE = {
@@ -66,6 +68,11 @@ def install(api: NinjaAPI) -> None:
             response["Retry-After"] = str(exc.details["retry_after"])
         return response
 
+    @api.exception_handler(RequestDataTooBig)
+    def too_large(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+        # Normally refused before the API (core/request_guard.py); this is the backstop.
+        return respond(request, 413, body("too_large", "The request body is too large."))
+
     @api.exception_handler(Http404)
     def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
         return respond(request, 404, body("not_found", str(exc) or "Not found."))
@@ -110,6 +117,10 @@ def install(api: NinjaAPI) -> None:
 
     @api.exception_handler(HttpError)
     def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+        # ninja wraps whatever the body parser raises in a bare 400; the parser's own
+        # refusal (api/parser.py) says what is wrong and where.
+        if isinstance(exc.__cause__, request_guard.Refused):
+            return respond(request, exc.__cause__.status, request_guard.error_body(exc.__cause__))
         return respond(request, exc.status_code, body("error", str(exc)))
 
 

@@ -8,6 +8,7 @@ from ninja import NinjaAPI, Swagger
 from vendorportal.api import errors
 from vendorportal.api.auth import TokenAuth, TokenRateThrottle
 from vendorportal.api.endpoints import router
+from vendorportal.api.parser import StrictJsonParser
 from vendorportal.api.sync import router as sync_router
 
 api = NinjaAPI(
@@ -29,6 +30,7 @@ api = NinjaAPI(
     # badge, which would load an image from validator.swagger.io.
     docs=Swagger(settings={"validatorUrl": None}),
     openapi_url="/openapi.json",
+    parser=StrictJsonParser(),
 )
 errors.install(api)
 api.add_router("/", router)

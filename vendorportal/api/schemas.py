@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 from ninja import Field, Schema
 
+from vendorportal.api.types import IsoDate, PlainDecimal, Whole
+
 
 class PartyOut(Schema):
     name: str
@@ -179,7 +181,7 @@ class EventPage(Page):
 
 
 class AcknowledgementIn(Schema):
-    revision: int = Field(ge=1, description="The revision you answer: it must be current.")
+    revision: Whole = Field(ge=1, description="The revision you answer: it must be current.")
     response: Literal["accepted", "accepted_with_changes", "rejected"]
     comment: str = Field("", max_length=5000)
 
@@ -193,13 +195,13 @@ class AcknowledgementOut(Schema):
 
 
 class ProposalIn(Schema):
-    line_number: int = Field(ge=1)
-    delivery_number: int | None = Field(
+    line_number: Whole = Field(ge=1)
+    delivery_number: Whole | None = Field(
         None, ge=1, description="For a new date or quantity: the delivery it is about."
     )
-    due_date: dt.date | None = None
-    quantity: Decimal | None = Field(None, gt=0, max_digits=16, decimal_places=4)
-    unit_price: Decimal | None = Field(None, ge=0, max_digits=16, decimal_places=4)
+    due_date: IsoDate | None = None
+    quantity: PlainDecimal | None = Field(None, gt=0, max_digits=16, decimal_places=4)
+    unit_price: PlainDecimal | None = Field(None, ge=0, max_digits=16, decimal_places=4)
     reason: str = Field(min_length=1, max_length=5000)
 
 
@@ -219,7 +221,7 @@ class ProposalOut(Schema):
 
 class CommentIn(Schema):
     body: str = Field(min_length=1, max_length=5000)
-    line_number: int | None = Field(None, ge=1)
+    line_number: Whole | None = Field(None, ge=1)
 
 
 class CommentOut(Schema):

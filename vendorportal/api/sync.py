@@ -5,8 +5,6 @@ A batch answers per record, each in its own transaction: a refused record is rep
 with its field and message and leaves nothing half-written, the others go through.
 """
 
-import datetime as dt
-from decimal import Decimal
 from typing import Any, Literal
 
 from django.http import HttpRequest
@@ -16,6 +14,7 @@ from vendorportal.api.auth import caller, token_of
 from vendorportal.api.endpoints import IDEMPOTENCY_KEY
 from vendorportal.api.errors import COMMON_ERRORS, ApiRefusal, ErrorOut
 from vendorportal.api.idempotency import idempotent
+from vendorportal.api.types import IsoDate, PlainDecimal, Whole
 from vendorportal.errors import DomainError
 from vendorportal.purchasing import sync
 
@@ -42,24 +41,24 @@ class ItemIn(Schema):
     description: str = Field(min_length=1, max_length=300)
     unit_of_measure: str = Field("EA", min_length=1, max_length=16)
     active: bool = True
-    standard_cost: Decimal | None = Field(None, ge=0, max_digits=16, decimal_places=4)
+    standard_cost: PlainDecimal | None = Field(None, ge=0, max_digits=16, decimal_places=4)
 
 
 class DeliveryIn(Schema):
-    delivery_number: int = Field(ge=1)
-    quantity: Decimal = Field(gt=0, max_digits=16, decimal_places=4)
-    due_date: dt.date
+    delivery_number: Whole = Field(ge=1)
+    quantity: PlainDecimal = Field(gt=0, max_digits=16, decimal_places=4)
+    due_date: IsoDate
 
 
 class LineIn(Schema):
-    line_number: int = Field(ge=1)
-    quantity: Decimal = Field(
+    line_number: Whole = Field(ge=1)
+    quantity: PlainDecimal = Field(
         gt=0,
         max_digits=16,
         decimal_places=4,
         description="A standard line's deliveries add up to it; a blanket line's commitment.",
     )
-    unit_price: Decimal = Field(ge=0, max_digits=16, decimal_places=4)
+    unit_price: PlainDecimal = Field(ge=0, max_digits=16, decimal_places=4)
     item_external_id: str | None = Field(None, max_length=100)
     description: str = Field("", max_length=300)
     vendor_part_number: str = Field("", max_length=64)
@@ -76,15 +75,15 @@ class OrderIn(Schema):
     vendor_external_id: str = Field(min_length=1, max_length=100)
     kind: Literal["standard", "blanket"] = "standard"
     status: Literal["draft", "issued", "cancelled"] = "issued"
-    order_date: dt.date | None = None
+    order_date: IsoDate | None = None
     currency: str = Field("USD", min_length=3, max_length=3)
     payment_terms: str = Field("", max_length=100)
     incoterms: str = Field("", max_length=50)
     ship_to: str = ""
     notes_to_vendor: str = ""
     internal_notes: str = ""
-    valid_from: dt.date | None = None
-    valid_to: dt.date | None = None
+    valid_from: IsoDate | None = None
+    valid_to: IsoDate | None = None
     lines: list[LineIn] = Field(min_length=1, max_length=1000)
 
 
@@ -93,16 +92,16 @@ class OrderBatchIn(Schema):
 
 
 class ReceiptLineIn(Schema):
-    line_number: int = Field(ge=1)
-    delivery_number: int = Field(ge=1)
-    quantity: Decimal = Field(gt=0, max_digits=16, decimal_places=4)
+    line_number: Whole = Field(ge=1)
+    delivery_number: Whole = Field(ge=1)
+    quantity: PlainDecimal = Field(gt=0, max_digits=16, decimal_places=4)
 
 
 class ReceiptIn(Schema):
     external_id: str = Field(min_length=1, max_length=100)
     order_external_id: str = Field(min_length=1, max_length=100)
     kind: Literal["receipt", "return"] = "receipt"
-    receipt_date: dt.date | None = None
+    receipt_date: IsoDate | None = None
     packing_slip: str = Field("", max_length=100)
     reason: str = Field("", max_length=2000, description="Why goods went back (returns).")
     lines: list[ReceiptLineIn] = Field(min_length=1, max_length=1000)
@@ -110,17 +109,17 @@ class ReceiptIn(Schema):
 
 class InvoiceLineIn(Schema):
     order_external_id: str = Field(min_length=1, max_length=100)
-    line_number: int = Field(ge=1)
-    quantity: Decimal = Field(gt=0, max_digits=16, decimal_places=4)
-    unit_price: Decimal = Field(ge=0, max_digits=16, decimal_places=4)
+    line_number: Whole = Field(ge=1)
+    quantity: PlainDecimal = Field(gt=0, max_digits=16, decimal_places=4)
+    unit_price: PlainDecimal = Field(ge=0, max_digits=16, decimal_places=4)
 
 
 class InvoiceIn(Schema):
     external_id: str = Field(min_length=1, max_length=100)
     vendor_external_id: str = Field(min_length=1, max_length=100)
     number: str = Field(min_length=1, max_length=64)
-    invoice_date: dt.date | None = None
-    due_date: dt.date | None = None
+    invoice_date: IsoDate | None = None
+    due_date: IsoDate | None = None
     currency: str | None = Field(None, min_length=3, max_length=3)
     lines: list[InvoiceLineIn] = Field(min_length=1, max_length=1000)
 
@@ -128,8 +127,8 @@ class InvoiceIn(Schema):
 class PaymentIn(Schema):
     external_id: str = Field(min_length=1, max_length=100)
     invoice_external_id: str = Field(min_length=1, max_length=100)
-    amount: Decimal = Field(gt=0, max_digits=18, decimal_places=2)
-    paid_on: dt.date | None = None
+    amount: PlainDecimal = Field(gt=0, max_digits=18, decimal_places=2)
+    paid_on: IsoDate | None = None
     reference: str = Field("", max_length=100)
 
 

@@ -7,6 +7,7 @@ from django.urls import path
 from vendorportal.audit import views as audit_views
 from vendorportal.buying import views
 from vendorportal.events import stream
+from vendorportal.web import converters  # noqa: F401 - registers <number:...>
 from vendorportal.web import views as shared
 from vendorportal.web.access import buyer_view
 from vendorportal.web.decorators import on_side
@@ -20,29 +21,33 @@ urlpatterns = [
     path("open-lines.csv", side(shared.open_lines_export, fmt="csv"), name="open-lines-csv"),
     path("open-lines.xlsx", side(shared.open_lines_export, fmt="xlsx"), name="open-lines-xlsx"),
     path("orders/", side(shared.orders_list), name="orders"),
-    path("orders/<str:number>/", views.order_detail, name="order-detail"),
-    path("orders/<str:number>/changes/", side(shared.revision_compare), name="revision-compare"),
+    path("orders/<number:number>/", views.order_detail, name="order-detail"),
+    path("orders/<number:number>/changes/", side(shared.revision_compare), name="revision-compare"),
     path(
-        "orders/<str:number>/comments", side(shared.order_comment, post=True), name="order-comment"
+        "orders/<number:number>/comments",
+        side(shared.order_comment, post=True),
+        name="order-comment",
     ),
-    path("orders/<str:number>/issue", views.order_issue, name="order-issue"),
-    path("orders/<str:number>/revise", views.order_revise, name="order-revise"),
-    path("orders/<str:number>/close", views.order_close, name="order-close"),
-    path("orders/<str:number>/receive", views.order_receive, name="order-receive"),
-    path("orders/<str:number>/invoice", views.order_invoice, name="order-invoice"),
+    path("orders/<number:number>/issue", views.order_issue, name="order-issue"),
+    path("orders/<number:number>/revise", views.order_revise, name="order-revise"),
+    path("orders/<number:number>/close", views.order_close, name="order-close"),
+    path("orders/<number:number>/receive", views.order_receive, name="order-receive"),
+    path("orders/<number:number>/invoice", views.order_invoice, name="order-invoice"),
     path(
-        "orders/<str:number>/lines/<str:line_number>/release",
+        "orders/<number:number>/lines/<str:line_number>/release",
         views.line_release,
         name="line-release",
     ),
-    path("orders/<str:number>/lines/<str:line_number>/close", views.line_close, name="line-close"),
     path(
-        "orders/<str:number>/proposals/<str:proposal_id>/accept",
+        "orders/<number:number>/lines/<str:line_number>/close", views.line_close, name="line-close"
+    ),
+    path(
+        "orders/<number:number>/proposals/<str:proposal_id>/accept",
         views.proposal_accept,
         name="proposal-accept",
     ),
     path(
-        "orders/<str:number>/proposals/<str:proposal_id>/reject",
+        "orders/<number:number>/proposals/<str:proposal_id>/reject",
         views.proposal_reject,
         name="proposal-reject",
     ),

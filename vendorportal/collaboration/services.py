@@ -25,6 +25,7 @@ from vendorportal.collaboration.models import (
 )
 from vendorportal.errors import DomainError
 from vendorportal.events.log import record_event
+from vendorportal.purchasing import rules
 from vendorportal.purchasing import services as purchasing
 from vendorportal.purchasing.models import (
     Delivery,
@@ -56,15 +57,6 @@ def _require_party(user: User, order: PurchaseOrder) -> None:
 
 def _locked(order: PurchaseOrder) -> PurchaseOrder:
     return PurchaseOrder.objects.select_for_update().get(pk=order.pk)
-
-
-def _text(value: str | None, *, field: str, label: str, required: bool, limit: int) -> str:
-    text = (value or "").strip()
-    if required and not text:
-        raise DomainError(f"{label} is required.", field=field)
-    if len(text) > limit:
-        raise DomainError(f"{label} is longer than {limit} characters.", field=field)
-    return text
 
 
 def _fmt(value: Any) -> str:
@@ -107,12 +99,12 @@ def acknowledgement_record(
             field="revision",
             code="stale_revision",
         )
-    comment = _text(
+    comment = rules.text(
         comment,
         field="comment",
         label="A comment",
         required=response != AcknowledgementResponse.ACCEPTED,
-        limit=COMMENT_MAX,
+        max_length=COMMENT_MAX,
     )
     existing = Acknowledgement.objects.filter(order=order, revision=revision).first()
     if existing is not None:
@@ -214,9 +206,22 @@ def proposal_create(
         )
     if line.status != LineStatus.OPEN:
         raise DomainError(f"Line {line.line_number} is {line.status}.", field="line")
-    reason = _text(reason, field="reason", label="A reason", required=True, limit=COMMENT_MAX)
+    reason = rules.text(
+        reason, field="reason", label="A reason", required=True, max_length=COMMENT_MAX
+    )
     if due_date is None and quantity is None and unit_price is None:
         raise DomainError("Propose a new due date, quantity or unit price.", field="due_date")
+    # The same rules as the order's own fields, whichever entrance the proposal came by.
+    if due_date is not None:
+        due_date = rules.date(due_date, field="due_date", label="The proposed due date")
+    if quantity is not None:
+        quantity = rules.decimal(
+            quantity, field="quantity", label="The proposed quantity", positive=True
+        )
+    if unit_price is not None:
+        unit_price = rules.decimal(
+            unit_price, field="unit_price", label="The proposed unit price", positive=False
+        )
     if delivery is None and (due_date is not None or quantity is not None):
         raise DomainError(
             "A new due date or quantity is proposed for a delivery; choose one.", field="delivery"
@@ -370,7 +375,7 @@ def proposal_accept(*, proposal: ChangeProposal, by: User, note: str = "") -> Ch
         changes.append(
             purchasing.SetLine(line.line_number, "unit_price", proposal.proposed_unit_price)
         )
-    note = _text(note, field="note", label="A note", required=False, limit=COMMENT_MAX)
+    note = rules.text(note, field="note", label="A note", required=False, max_length=COMMENT_MAX)
     order = purchasing.order_revise(
         order=proposal.order,
         changes=changes,
@@ -404,8 +409,8 @@ def proposal_reject(*, proposal: ChangeProposal, by: User, note: str) -> ChangeP
     _require_buyer(by)
     _locked(proposal.order)
     proposal = _locked_pending(proposal)
-    note = _text(
-        note, field="note", label="A reason for the supplier", required=True, limit=COMMENT_MAX
+    note = rules.text(
+        note, field="note", label="A reason for the supplier", required=True, max_length=COMMENT_MAX
     )
     proposal.status = ProposalStatus.REJECTED
     proposal.decided_by = by
@@ -448,7 +453,9 @@ def comment_add(
         raise DomainError("No such line on this order.", field="line", code="not_found")
     if order.status == OrderStatus.DRAFT and not by.is_buyer:
         raise DomainError("No such order.", code="not_found")
-    body = _text(body, field="body", label="The comment", required=True, limit=COMMENT_MAX)
+    body = rules.text(
+        body, field="body", label="The comment", required=True, max_length=COMMENT_MAX
+    )
     comment = Comment.objects.create(
         order=order,
         vendor_id=order.vendor_id,

@@ -7,6 +7,7 @@ from django.urls import include, path
 from vendorportal.api import views as api_views
 from vendorportal.events import stream
 from vendorportal.portal import views
+from vendorportal.web import converters  # noqa: F401 - registers <number:...>
 from vendorportal.web import views as shared
 from vendorportal.web.access import supplier_view
 from vendorportal.web.decorators import on_side
@@ -20,20 +21,22 @@ urlpatterns = [
     path("open-lines.csv", side(shared.open_lines_export, fmt="csv"), name="open-lines-csv"),
     path("open-lines.xlsx", side(shared.open_lines_export, fmt="xlsx"), name="open-lines-xlsx"),
     path("orders/", side(shared.orders_list), name="orders"),
-    path("orders/<str:number>/", views.order_detail, name="order-detail"),
-    path("orders/<str:number>/changes/", side(shared.revision_compare), name="revision-compare"),
-    path("orders/<str:number>/acknowledge", views.acknowledge, name="order-acknowledge"),
-    path("orders/<str:number>/propose", views.propose, name="order-propose"),
+    path("orders/<number:number>/", views.order_detail, name="order-detail"),
+    path("orders/<number:number>/changes/", side(shared.revision_compare), name="revision-compare"),
+    path("orders/<number:number>/acknowledge", views.acknowledge, name="order-acknowledge"),
+    path("orders/<number:number>/propose", views.propose, name="order-propose"),
     path(
-        "orders/<str:number>/comments", side(shared.order_comment, post=True), name="order-comment"
+        "orders/<number:number>/comments",
+        side(shared.order_comment, post=True),
+        name="order-comment",
     ),
     path(
-        "orders/<str:number>/deliveries/<str:delivery_id>/confirm",
+        "orders/<number:number>/deliveries/<str:delivery_id>/confirm",
         views.delivery_confirm,
         name="delivery-confirm",
     ),
     path(
-        "orders/<str:number>/proposals/<str:proposal_id>/withdraw",
+        "orders/<number:number>/proposals/<str:proposal_id>/withdraw",
         views.proposal_withdraw,
         name="proposal-withdraw",
     ),

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from vendorportal.purchasing.rules import validate_identifier, validate_text
 from vendorportal.scoping import VendorScopedManager
 
 if TYPE_CHECKING:
@@ -26,12 +27,14 @@ ZERO = Decimal("0")
 
 
 class Vendor(models.Model):
-    code = models.CharField(max_length=32, unique=True)
-    name = models.CharField(max_length=200)
-    contact_name = models.CharField(max_length=200, blank=True)
+    # The back office edits vendors and items with model forms: the same rules as every
+    # other entrance (purchasing/rules.py), as field validators.
+    code = models.CharField(max_length=32, unique=True, validators=[validate_identifier])
+    name = models.CharField(max_length=200, validators=[validate_text])
+    contact_name = models.CharField(max_length=200, blank=True, validators=[validate_text])
     contact_email = models.EmailField(blank=True)
-    phone = models.CharField(max_length=50, blank=True)
-    address = models.TextField(blank=True)
+    phone = models.CharField(max_length=50, blank=True, validators=[validate_text])
+    address = models.TextField(blank=True, validators=[validate_text])
     active = models.BooleanField(default=True)
     # Set by the vendor's admin (Team page): every login of the vendor must use
     # two-factor authentication.
@@ -42,7 +45,7 @@ class Vendor(models.Model):
     )
     external_id = models.CharField(max_length=100, unique=True, null=True, blank=True)
     # Internal only: never shown to any vendor user.
-    internal_notes = models.TextField(blank=True)
+    internal_notes = models.TextField(blank=True, validators=[validate_text])
     rating = models.PositiveSmallIntegerField(
         null=True, blank=True, help_text="Internal supplier rating, 1 (poor) to 5 (excellent)."
     )
@@ -60,9 +63,9 @@ class Vendor(models.Model):
 
 
 class Item(models.Model):
-    part_number = models.CharField(max_length=64, unique=True)
-    description = models.CharField(max_length=300)
-    unit_of_measure = models.CharField(max_length=16, default="EA")
+    part_number = models.CharField(max_length=64, unique=True, validators=[validate_text])
+    description = models.CharField(max_length=300, validators=[validate_text])
+    unit_of_measure = models.CharField(max_length=16, default="EA", validators=[validate_text])
     active = models.BooleanField(default=True)
     external_id = models.CharField(max_length=100, unique=True, null=True, blank=True)
     # Internal only.
@@ -96,7 +99,7 @@ class LineStatus(models.TextChoices):
 
 
 class PurchaseOrder(models.Model):
-    number = models.CharField(max_length=32, unique=True)
+    number = models.CharField(max_length=32, unique=True, validators=[validate_identifier])
     vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="orders")
     buyer = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -27,7 +27,7 @@ from vendorportal.accounts.models import User
 from vendorportal.audit import log as audit
 from vendorportal.errors import DomainError
 from vendorportal.events.log import record_event
-from vendorportal.purchasing import revisions
+from vendorportal.purchasing import revisions, rules
 from vendorportal.purchasing.models import (
     ZERO,
     Delivery,
@@ -174,45 +174,6 @@ class InvoiceLineInput:
 # ---------------------------------------------------------------------------------------
 
 
-def _decimal(value: Any, *, field: str, label: str, positive: bool, places: int = 4) -> Decimal:
-    try:
-        number = value if isinstance(value, Decimal) else Decimal(str(value))
-    except Exception as exc:
-        raise DomainError(f"{label} must be a number.", field=field) from exc
-    if not number.is_finite():
-        raise DomainError(f"{label} must be a number.", field=field)
-    if positive and number <= 0:
-        raise DomainError(f"{label} must be greater than zero.", field=field)
-    if not positive and number < 0:
-        raise DomainError(f"{label} must not be negative.", field=field)
-    exponent = number.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -places:
-        raise DomainError(f"{label} can have at most {places} decimal places.", field=field)
-    if abs(number) >= Decimal(10) ** 12:
-        raise DomainError(f"{label} is too large.", field=field)
-    return number
-
-
-def _date(value: Any, *, field: str, label: str) -> dt.date:
-    if isinstance(value, dt.datetime):
-        raise DomainError(f"{label} must be a date, not a time.", field=field)
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError as exc:
-        raise DomainError(f"{label} must be a date (YYYY-MM-DD).", field=field) from exc
-
-
-def _text(value: Any, *, field: str, label: str, max_length: int, required: bool = False) -> str:
-    text = "" if value is None else str(value).strip()
-    if required and not text:
-        raise DomainError(f"{label} is required.", field=field)
-    if len(text) > max_length:
-        raise DomainError(f"{label} is longer than {max_length} characters.", field=field)
-    return text
-
-
 def _fmt(number: Decimal) -> str:
     return f"{number.normalize():,f}"
 
@@ -329,14 +290,16 @@ class _Editor:
         if name not in HEADER_EDITABLE:
             raise DomainError(f"The order field '{name}' cannot be changed here.", field=name)
         if name in {"valid_from", "valid_to"}:
-            value = None if value in (None, "") else _date(value, field=name, label=name)
+            value = None if value in (None, "") else rules.date(value, field=name, label=name)
         elif name == "currency":
-            value = _text(value, field=name, label="Currency", max_length=3, required=True).upper()
+            value = rules.text(
+                value, field=name, label="Currency", max_length=3, required=True
+            ).upper()
             if len(value) != 3 or not value.isalpha():
                 raise DomainError("Currency must be a three-letter code such as USD.", field=name)
         else:
             limit = {"payment_terms": 100, "incoterms": 50}.get(name, 10_000)
-            value = _text(value, field=name, label=name.replace("_", " "), max_length=limit)
+            value = rules.text(value, field=name, label=name.replace("_", " "), max_length=limit)
         if getattr(self.order, name) != value:
             self.note(name, getattr(self.order, name), value)
             setattr(self.order, name, value)
@@ -352,7 +315,7 @@ class _Editor:
             raise DomainError(f"The line field '{name}' cannot be changed here.", field=name)
         label = f"Line {line.line_number} {name.replace('_', ' ')}"
         if name == "quantity":
-            quantity = _decimal(value, field=name, label=label, positive=True)
+            quantity = rules.decimal(value, field=name, label=label, positive=True)
             if quantity == line.quantity:
                 return
             if self.order.kind == OrderKind.STANDARD:
@@ -370,7 +333,7 @@ class _Editor:
             self.note(f"line {line.line_number}.quantity", line.quantity, quantity)
             line.quantity = quantity
         elif name == "unit_price":
-            price = _decimal(value, field=name, label=label, positive=False)
+            price = rules.decimal(value, field=name, label=label, positive=False)
             if price == line.unit_price:
                 return
             self.note(f"line {line.line_number}.unit_price", line.unit_price, price)
@@ -379,7 +342,7 @@ class _Editor:
             limit = {"description": 300, "vendor_part_number": 64, "unit_of_measure": 16}.get(
                 name, 10_000
             )
-            text = _text(
+            text = rules.text(
                 value,
                 field=name,
                 label=label,
@@ -402,7 +365,7 @@ class _Editor:
         if name not in DELIVERY_EDITABLE:
             raise DomainError(f"The delivery field '{name}' cannot be changed here.", field=name)
         if name == "due_date":
-            due = _date(value, field=name, label=f"{where} due date")
+            due = rules.date(value, field=name, label=f"{where} due date")
             if due == delivery.due_date:
                 return
             if delivery.status == LineStatus.CLOSED:
@@ -412,7 +375,7 @@ class _Editor:
             self.note(f"{key}.due_date", delivery.due_date, due)
             delivery.due_date = due
         else:
-            quantity = _decimal(value, field=name, label=f"{where} quantity", positive=True)
+            quantity = rules.decimal(value, field=name, label=f"{where} quantity", positive=True)
             if quantity == delivery.quantity:
                 return
             if quantity < delivery.received_quantity:
@@ -440,10 +403,10 @@ class _Editor:
                 f"Order {self.order.number} already has a line {number}.", field="line_number"
             )
         label = f"Line {number}"
-        quantity = _decimal(
+        quantity = rules.decimal(
             data.quantity, field="quantity", label=f"{label} quantity", positive=True
         )
-        price = _decimal(
+        price = rules.decimal(
             data.unit_price, field="unit_price", label=f"{label} unit price", positive=False
         )
         description = data.description or (data.item.description if data.item else "")
@@ -453,20 +416,20 @@ class _Editor:
             vendor_id=self.order.vendor_id,
             line_number=number,
             item=data.item,
-            description=_text(
+            description=rules.text(
                 description,
                 field="description",
                 label=f"{label} description",
                 max_length=300,
                 required=True,
             ),
-            vendor_part_number=_text(
+            vendor_part_number=rules.text(
                 data.vendor_part_number,
                 field="vendor_part_number",
                 label=f"{label} vendor part number",
                 max_length=64,
             ),
-            unit_of_measure=_text(
+            unit_of_measure=rules.text(
                 uom,
                 field="unit_of_measure",
                 label=f"{label} unit of measure",
@@ -495,10 +458,10 @@ class _Editor:
     ) -> Delivery:
         self._check_line_changeable(line)
         where = f"Line {line.line_number}"
-        qty = _decimal(
+        qty = rules.decimal(
             quantity, field="quantity", label=f"{where} delivery quantity", positive=True
         )
-        due = _date(due_date, field="due_date", label=f"{where} delivery due date")
+        due = rules.date(due_date, field="due_date", label=f"{where} delivery due date")
         existing = self.deliveries[line.line_number]
         delivery = Delivery(
             order=self.order,
@@ -808,7 +771,7 @@ def order_create(
     if not vendor.active:
         raise DomainError(f"Vendor {vendor.code} is inactive; no new orders.", field="vendor")
     lock_order_creation()
-    number = _text(number, field="number", label="Order number", max_length=32) or (
+    number = rules.identifier(number, field="number", label="Order number", required=False) or (
         _next_order_number()
     )
     if PurchaseOrder.objects.filter(number=number).exists():
@@ -1168,7 +1131,7 @@ def _check_receipt_lines(
         seen.add(delivery.pk)
         label = f"Line {delivery.line.line_number} delivery {delivery.delivery_number} quantity"
         result.append(
-            (delivery, _decimal(entry.quantity, field="quantity", label=label, positive=True))
+            (delivery, rules.decimal(entry.quantity, field="quantity", label=label, positive=True))
         )
     return result
 
@@ -1230,13 +1193,13 @@ def receipt_record(
             code="duplicate",
         )
     receipt = Receipt.objects.create(
-        number=_text(number, field="number", label="Receipt number", max_length=32)
+        number=rules.text(number, field="number", label="Receipt number", max_length=32)
         or _receipt_number(order, "GR"),
         vendor_id=order.vendor_id,
         order=order,
         kind=ReceiptKind.RECEIPT,
         receipt_date=receipt_date or timezone.localdate(),
-        packing_slip=_text(
+        packing_slip=rules.text(
             packing_slip, field="packing_slip", label="Packing slip", max_length=100
         ),
         external_id=external_id or None,
@@ -1297,7 +1260,7 @@ def return_record(
             "nothing was received on it.",
             field="order",
         )
-    reason = _text(
+    reason = rules.text(
         reason, field="reason", label="Reason for the return", max_length=2000, required=True
     )
     editor = _Editor.load(order)
@@ -1313,7 +1276,7 @@ def return_record(
         delivery.received_quantity -= quantity
         editor.touch(delivery)
     receipt = Receipt.objects.create(
-        number=_text(number, field="number", label="Return number", max_length=32)
+        number=rules.text(number, field="number", label="Return number", max_length=32)
         or _receipt_number(order, "RT"),
         vendor_id=order.vendor_id,
         order=order,
@@ -1430,7 +1393,9 @@ def invoice_record(
     external_id: str | None = None,
 ) -> Invoice:
     """Record a supplier's invoice against order lines; each line is matched at once."""
-    number = _text(number, field="number", label="Invoice number", max_length=64, required=True)
+    number = rules.text(
+        number, field="number", label="Invoice number", max_length=64, required=True
+    )
     Vendor.objects.select_for_update().get(pk=vendor.pk)  # one invoice number at a time
     if Invoice.objects.filter(vendor=vendor, number=number).exists():
         raise DomainError(
@@ -1462,10 +1427,10 @@ def invoice_record(
             )
         if line.status == LineStatus.CANCELLED:
             raise DomainError(f"{label} is cancelled; it cannot be invoiced.", field="order_line")
-        quantity = _decimal(
+        quantity = rules.decimal(
             entry.quantity, field="quantity", label=f"{label} quantity", positive=True
         )
-        price = _decimal(
+        price = rules.decimal(
             entry.unit_price, field="unit_price", label=f"{label} unit price", positive=False
         )
         orders[order.pk] = order
@@ -1563,7 +1528,7 @@ def payment_record(
 ) -> Payment:
     """Record a payment; the invoice becomes partially paid or paid. Overpayment is refused."""
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
-    amount = _decimal(amount, field="amount", label="Payment amount", positive=True, places=2)
+    amount = rules.decimal(amount, field="amount", label="Payment amount", positive=True, places=2)
     if invoice.status in (InvoiceStatus.VOID, InvoiceStatus.PAID):
         raise DomainError(
             f"Invoice {invoice.number} is {invoice.get_status_display().lower()}; "
@@ -1588,7 +1553,7 @@ def payment_record(
         vendor_id=invoice.vendor_id,
         amount=amount,
         paid_on=paid_on or timezone.localdate(),
-        reference=_text(reference, field="reference", label="Reference", max_length=100),
+        reference=rules.text(reference, field="reference", label="Reference", max_length=100),
         external_id=external_id or None,
         created_by=by,
     )
@@ -1616,7 +1581,7 @@ def payment_record(
 @service
 def invoice_dispute(*, invoice: Invoice, by: User | None, reason: str) -> Invoice:
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
-    reason = _text(reason, field="reason", label="Reason", max_length=2000, required=True)
+    reason = rules.text(reason, field="reason", label="Reason", max_length=2000, required=True)
     check_transition(
         INVOICE_TRANSITIONS, f"Invoice {invoice.number}", invoice.status, InvoiceStatus.DISPUTED
     )
@@ -1655,7 +1620,7 @@ def invoice_resolve_dispute(*, invoice: Invoice, by: User | None, note: str = ""
 @service
 def invoice_void(*, invoice: Invoice, by: User | None, reason: str) -> Invoice:
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
-    reason = _text(reason, field="reason", label="Reason", max_length=2000, required=True)
+    reason = rules.text(reason, field="reason", label="Reason", max_length=2000, required=True)
     if invoice.paid_amount > 0:
         raise DomainError(
             f"Invoice {invoice.number} has payments; it cannot be voided.", field="status"

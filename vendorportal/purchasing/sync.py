@@ -22,7 +22,7 @@ from vendorportal.accounts.models import User
 from vendorportal.audit import log as audit
 from vendorportal.errors import DomainError
 from vendorportal.events.log import record_event
-from vendorportal.purchasing import services
+from vendorportal.purchasing import rules, services
 from vendorportal.purchasing.models import (
     Delivery,
     Invoice,
@@ -63,12 +63,7 @@ class ItemRecord:
 
 
 def _required(value: str, *, field: str, label: str, limit: int) -> str:
-    value = (value or "").strip()
-    if not value:
-        raise DomainError(f"{label} is required.", field=field)
-    if len(value) > limit:
-        raise DomainError(f"{label} has at most {limit} characters.", field=field)
-    return value
+    return rules.text(value, field=field, label=label, max_length=limit, required=True)
 
 
 def _apply(obj: Any, values: dict[str, Any]) -> list[str]:
@@ -89,12 +84,16 @@ def _save_unique(obj: Any, *, field: str, message: str) -> None:
 def vendor_upsert(*, record: VendorRecord, by: User | None) -> tuple[Vendor, Outcome]:
     external_id = _required(record.external_id, field="external_id", label="external_id", limit=100)
     values = {
-        "code": _required(record.code, field="code", label="A vendor code", limit=32),
+        "code": rules.identifier(record.code, field="code", label="A vendor code"),
         "name": _required(record.name, field="name", label="A vendor name", limit=200),
-        "contact_name": record.contact_name.strip(),
-        "contact_email": record.contact_email.strip(),
-        "phone": record.phone.strip(),
-        "address": record.address.strip(),
+        "contact_name": rules.text(
+            record.contact_name, field="contact_name", label="A contact name", max_length=200
+        ),
+        "contact_email": rules.text(
+            record.contact_email, field="contact_email", label="A contact e-mail", max_length=254
+        ),
+        "phone": rules.text(record.phone, field="phone", label="A phone number", max_length=50),
+        "address": rules.text(record.address, field="address", label="An address", max_length=2000),
         "active": record.active,
     }
     vendor = Vendor.objects.select_for_update().filter(external_id=external_id).first()

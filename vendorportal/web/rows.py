@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from functools import cache
 from html import escape
 from typing import Any
-from urllib.parse import quote
 
 from django.urls import reverse
 
 from vendorportal.purchasing.models import LineStatus, OrderKind, OrderStatus, PurchaseOrder
 from vendorportal.purchasing.selectors import LineView
+from vendorportal.web.converters import path_segment
 from vendorportal.web.formatting import date, money, quantity, status_badge
 
 # ---------------------------------------------------------------------------------------
@@ -46,7 +46,7 @@ def open_line_rows_html(rows: Iterable[dict[str, Any]], *, order_url: str, inter
     # those is formatted once per page. (Equal values format alike, so the caches are
     # right for any values; they live as long as this call.)
     order_cell = cache(
-        lambda number: f'<td><a href="{order_url}{quote(number)}/">{escape(number)}</a></td>'
+        lambda number: f'<td><a href="{order_url}{path_segment(number)}/">{escape(number)}</a></td>'
     )
     formatted_date, formatted_quantity, escaped = cache(date), cache(quantity), cache(escape)
     out = []

@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from django.http import HttpRequest, QueryDict
 
 PAGE_SIZES = (50, 100, 500, 1000)
+MAX_PAGE = 1_000_000
 
 
 def with_params(query: QueryDict, **changes: Any) -> str:
@@ -70,9 +71,11 @@ class Paging:
             size = default_size
         try:
             number = max(int(request.GET.get("page", 1)), 1)
-        except ValueError:
+        except ValueError:  # not a number, or one of thousands of digits
             number = 1
-        return number, size
+        # Past the end shows the last page; past MAX_PAGE would overflow the database's
+        # OFFSET (2^70 answered 500), and no list here has that many pages.
+        return min(number, MAX_PAGE), size
 
     @property
     def offset(self) -> int:

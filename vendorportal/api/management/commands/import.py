@@ -46,9 +46,19 @@ LINE_OF = {
 }
 
 
+# Numbering columns: the API takes JSON integers only, and a CSV cell is always text.
+WHOLE_COLUMNS = {"line_number", "delivery_number"}
+
+
 def _clean(row: dict[str, Any]) -> dict[str, Any]:
-    """CSV cells: empty means "not given" (the schema's default applies)."""
-    return {k.strip(): v.strip() for k, v in row.items() if k and v is not None and v.strip()}
+    """CSV cells: empty means "not given" (the schema's default applies); a numbering cell
+    of ASCII digits is its number (anything else stays text and the schema refuses it)."""
+    cleaned = {k.strip(): v.strip() for k, v in row.items() if k and v is not None and v.strip()}
+    for name in WHOLE_COLUMNS & cleaned.keys():
+        value = cleaned[name]
+        if value.isascii() and value.isdigit():
+            cleaned[name] = int(value)
+    return cleaned
 
 
 def _orders_from_rows(rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
