@@ -16,7 +16,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # Extra arguments for pytest, e.g. `make test PYTEST_ARGS="-k receipts -x"`.
 PYTEST_ARGS ?=
-# How far `make test-shifted` moves the machine's clock (libfaketime's offsets: +400d, -30d).
+# How far `make test-shifted` moves the clock every Python process starts from, in days
+# (+400d, -30d).
 SHIFT ?= +365d
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
@@ -77,14 +78,18 @@ test: $(STAMP) ## Run the test suite (SQLite, or the database in DATABASE_URL)
 	if [ $$status -eq 5 ]; then echo "error: pytest collected no tests." >&2; fi; \
 	exit $$status
 
-# The suite pins its own clock (tests/clock.py); this proves that nothing reads the real one,
-# by moving the real clock of pytest and every process it starts, except Chromium (whose
-# zygote libfaketime breaks; the browser's clock is never read by the pages).
-test-shifted: $(STAMP) ## Run the test suite with the machine's clock moved by SHIFT (default +365d; Debian's faketime)
-	@command -v faketime >/dev/null 2>&1 || { \
-		echo "error: test-shifted needs libfaketime (apt-get install faketime)." >&2; exit 1; }
-	@echo "Real clock moved by $(SHIFT): $$(faketime -f '$(SHIFT)' date -u '+%Y-%m-%d %H:%M UTC')"
-	@FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f '$(SHIFT)' $(BIN)/pytest $(PYTEST_ARGS); \
+# The suite pins its own clock (tests/clock.py); this proves that no test reads the real one,
+# by moving the clock that pytest and every Python process it starts begin from (the server,
+# the worker, commands) by SHIFT days, before anything is imported
+# (tests/pinned_clock/sitecustomize.py). Not libfaketime: with a real monotonic clock it makes
+# Python's sleep fail (EINVAL from clock_nanosleep), and with a faked one the live tests hang.
+test-shifted: $(STAMP) ## Run the test suite with the clock moved by SHIFT days (default +365d)
+	@days='$(SHIFT)'; days=$${days%d}; \
+	case "$$days" in [+-][0-9]*|[0-9]*) ;; *) echo "error: SHIFT is days, e.g. +365d or -30d." >&2; exit 2;; esac; \
+	export VENDORPORTAL_TEST_SHIFT_SECONDS=$$(( $$days * 86400 )); \
+	export PYTHONPATH="$(CURDIR)/tests/pinned_clock$${PYTHONPATH:+:$$PYTHONPATH}"; \
+	echo "Clock moved by $(SHIFT): Python starts on $$($(BIN)/python -c 'import datetime; print(datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"))')"; \
+	$(BIN)/pytest $(PYTEST_ARGS); \
 	status=$$?; if [ $$status -eq 5 ]; then echo "error: pytest collected no tests." >&2; fi; \
 	exit $$status
 

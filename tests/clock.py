@@ -11,14 +11,15 @@ clock in the environment and `tests/pinned_clock/` on PYTHONPATH, whose `sitecus
 applies that offset when any Python subprocess starts (the real ASGI server of the live,
 hardening and end-to-end tests, the `vendorportal` commands they run, the worker). Parent and
 child therefore agree to the millisecond, which two-factor codes computed in the test and
-checked by the server need. The browser keeps the real clock; pages use no client-side dates,
-and cookies carry Max-Age, which Chromium prefers to Expires.
+checked by the server need. The browser keeps the machine's clock; pages use no client-side
+dates, and cookies carry Max-Age, which Chromium prefers to Expires.
 
 A test about a calendar edge (a month's end, a leap day) travels there itself with
 `time_machine.travel(...)`; nested travels return to the pinned clock when they end.
 
-`make test-shifted` runs the suite with the machine's real clock moved (libfaketime), to show
-that nothing reads the real clock: CI runs it a year ahead.
+`make test-shifted` runs the suite with the clock every Python process starts from moved by
+days (VENDORPORTAL_TEST_SHIFT_SECONDS, applied by the same sitecustomize), to show that no
+test reads the machine's clock past the pin: CI runs it a year ahead.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ PINNED_AT = dt.datetime(2026, 11, 30, 9, 30, tzinfo=dt.UTC)
 TODAY = PINNED_AT.date()
 
 OFFSET_VARIABLE = "VENDORPORTAL_TEST_CLOCK_OFFSET"
+SHIFT_VARIABLE = "VENDORPORTAL_TEST_SHIFT_SECONDS"
 SITECUSTOMIZE_DIR = Path(__file__).resolve().parent / "pinned_clock"
 
 _traveller: time_machine.travel | None = None
@@ -45,8 +47,13 @@ def pin() -> None:
     global _traveller
     if _traveller is not None:
         return
-    # Read before travelling: time.time() is still the machine's clock here.
-    os.environ[OFFSET_VARIABLE] = repr(PINNED_AT.timestamp() - time.time())
+    # From the clock a subprocess starts on: the machine's, moved by the shift of `make
+    # test-shifted` as sitecustomize moves it (computed, not read from this process's moved
+    # clock, which time-machine does not tick while an outer travel is the only one).
+    hatch = time_machine.escape_hatch
+    machine_now = hatch.time.time() if hatch.is_travelling() else time.time()
+    started_on = machine_now + float(os.environ.get(SHIFT_VARIABLE, 0))
+    os.environ[OFFSET_VARIABLE] = repr(PINNED_AT.timestamp() - started_on)
     path = os.environ.get("PYTHONPATH")
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SITECUSTOMIZE_DIR), path]))
     _traveller = time_machine.travel(PINNED_AT, tick=True)
@@ -56,13 +63,3 @@ def pin() -> None:
 def days(n: int) -> dt.date:
     """TODAY plus n days (negative: before)."""
     return TODAY + dt.timedelta(days=n)
-
-
-def browser_environment() -> dict[str, str]:
-    """The environment for Chromium: without libfaketime (see `make test-shifted`), which
-    breaks Chromium's zygote process; the browser's clock is never read by the pages."""
-    return {
-        name: value
-        for name, value in os.environ.items()
-        if name != "LD_PRELOAD" and not name.startswith("FAKETIME")
-    }

@@ -42,10 +42,21 @@ def test_a_test_can_travel_to_a_calendar_edge_and_come_back():
     assert timezone.localdate() == clock.TODAY
 
 
-def test_the_browser_is_started_without_libfaketime(monkeypatch):
-    monkeypatch.setenv("LD_PRELOAD", "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
-    monkeypatch.setenv("FAKETIME", "+365d")
-    environment = clock.browser_environment()
-    assert "LD_PRELOAD" not in environment
-    assert "FAKETIME" not in environment
-    assert environment["PATH"] == os.environ["PATH"]
+def test_the_shifted_run_moves_a_process_clock_and_the_pin_still_holds():
+    """`make test-shifted`: a process starts on another day; with the suite's offset it is
+    back on the pinned clock."""
+    code = "import time; print(time.time())"
+    shifted = {**os.environ, "VENDORPORTAL_TEST_SHIFT_SECONDS": str(365 * 86400)}
+    del shifted[clock.OFFSET_VARIABLE]
+    real = time_machine.escape_hatch.time.time()
+    moved = subprocess.run(  # noqa: S603 - this interpreter
+        [sys.executable, "-c", code], env=shifted, capture_output=True, text=True, check=True
+    )
+    assert abs(float(moved.stdout) - (real + 365 * 86400)) < 5
+    # The offset the pin exported was taken from this process's clock: shifted and offset
+    # together land on the pinned clock (only the offset applies to this process's children).
+    both = {**shifted, clock.OFFSET_VARIABLE: repr(time.time() - real - 365 * 86400)}
+    pinned = subprocess.run(  # noqa: S603 - this interpreter
+        [sys.executable, "-c", code], env=both, capture_output=True, text=True, check=True
+    )
+    assert abs(float(pinned.stdout) - time.time()) < 5

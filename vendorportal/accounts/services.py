@@ -268,6 +268,11 @@ def user_deactivate(*, user: User, by: User) -> User:
         created_by=user, accepted_at__isnull=True, revoked_at__isnull=True
     ).update(revoked_at=timezone.now())
     _sync_seat(user, by=by, on=today())
+    # Its API tokens end with it, for good (README, "API tokens"): reactivation gives the
+    # login back, not tokens someone may have kept. (A later import: api depends on accounts.)
+    from vendorportal.api import tokens
+
+    tokens.revoke_all_of(user, by=by, reason=f"{user.email} was deactivated")
     _audit_user("user.deactivated", user, by=by, changes={"is_active": [True, False]})
     return user
 
@@ -299,7 +304,8 @@ def vendor_mfa_require(*, vendor: Vendor, required: bool, by: User) -> Vendor:
 
 @service
 def user_reactivate(*, user: User, by: User) -> User:
-    """Let a deactivated login in again; it is a seat again from today."""
+    """Let a deactivated login in again; it is a seat again from today. Its API tokens
+    were revoked at deactivation and stay so: new ones are made if it still needs them."""
     user = User.objects.select_for_update().get(pk=user.pk)
     if user.pk == by.pk:
         raise DomainError("You cannot reactivate your own login.", code="self")

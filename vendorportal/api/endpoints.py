@@ -38,7 +38,7 @@ router = Router(tags=["orders and deliveries"])
 
 READ_ERRORS = {**COMMON_ERRORS}
 ONE_ERRORS = {**COMMON_ERRORS, 404: ErrorOut}
-WRITE_ERRORS = {**COMMON_ERRORS, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}
+WRITE_ERRORS = {**COMMON_ERRORS, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 415: ErrorOut}
 
 
 IDEMPOTENCY_HELP = (

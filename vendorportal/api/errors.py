@@ -135,4 +135,12 @@ def _field_of(location: tuple[Any, ...] | list[Any]) -> str:
 
 
 # The error answers every operation may give, for the schema.
-COMMON_ERRORS: dict[int, type[Schema]] = {401: ErrorOut, 422: ErrorOut, 429: ErrorOut}
+# 400 and 413 come from the edge (core/request_guard.py: NUL bytes, body size) on any
+# operation; 415 and 400 from the strict JSON parser on those with a body.
+COMMON_ERRORS: dict[int, type[Schema]] = {
+    400: ErrorOut,
+    401: ErrorOut,
+    413: ErrorOut,
+    422: ErrorOut,
+    429: ErrorOut,
+}

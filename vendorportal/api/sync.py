@@ -14,13 +14,13 @@ from vendorportal.api.auth import caller, token_of
 from vendorportal.api.endpoints import IDEMPOTENCY_KEY
 from vendorportal.api.errors import COMMON_ERRORS, ApiRefusal, ErrorOut
 from vendorportal.api.idempotency import idempotent
-from vendorportal.api.types import IsoDate, PlainDecimal, Whole
+from vendorportal.api.types import Flag, IsoDate, PlainDecimal, Whole
 from vendorportal.errors import DomainError
 from vendorportal.purchasing import sync
 
 router = Router(tags=["sync (integration tokens)"])
 
-SYNC_ERRORS = {**COMMON_ERRORS, 400: ErrorOut, 403: ErrorOut, 409: ErrorOut}
+SYNC_ERRORS = {**COMMON_ERRORS, 403: ErrorOut, 409: ErrorOut, 415: ErrorOut}
 MAX_BATCH = 1000
 
 
@@ -32,7 +32,7 @@ class VendorIn(Schema):
     contact_email: str = Field("", max_length=254)
     phone: str = Field("", max_length=50)
     address: str = ""
-    active: bool = True
+    active: Flag = True
 
 
 class ItemIn(Schema):
@@ -40,7 +40,7 @@ class ItemIn(Schema):
     part_number: str = Field(min_length=1, max_length=64)
     description: str = Field(min_length=1, max_length=300)
     unit_of_measure: str = Field("EA", min_length=1, max_length=16)
-    active: bool = True
+    active: Flag = True
     standard_cost: PlainDecimal | None = Field(None, ge=0, max_digits=16, decimal_places=4)
 
 

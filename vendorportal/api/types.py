@@ -3,10 +3,10 @@
 Pydantic's lax mode reads `"1"` and `true` as the integer 1, `0` and `"0.5"` as dates and
 times (seconds since 1970), and Arabic-Indic digits as numbers. Each was accepted by the API
 although its schema said otherwise (found by schemathesis and a probe). These types keep the
-schema and the behaviour one: JSON integers for integers, ISO 8601 strings for dates and
-times, plain ASCII decimals (as JSON numbers or strings) for quantities and prices. The
-ranges themselves are the services' rules (purchasing/rules.py), the same for every
-entrance.
+schema and the behaviour one: JSON integers for integers, JSON booleans for flags, ISO
+8601 strings for dates and times, plain ASCII decimals (as JSON numbers or strings) for
+quantities and prices. The ranges themselves are the services' rules
+(purchasing/rules.py), the same for every entrance.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import re
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, StrictInt
+from pydantic import BeforeValidator, StrictBool, StrictInt
 
 from vendorportal.purchasing.rules import NUMBER
 
@@ -53,8 +53,9 @@ def _plain_decimal(value: Any) -> Any:
     raise ValueError("must be a number written with the digits 0-9")
 
 
-# A JSON integer (not a string, not a boolean).
+# A JSON integer (not a string, not a boolean); a JSON boolean (not 0 or "yes").
 Whole = StrictInt
+Flag = StrictBool
 IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
 IsoDateTime = Annotated[dt.datetime, BeforeValidator(_iso_datetime)]
 PlainDecimal = Annotated[Decimal, BeforeValidator(_plain_decimal)]

@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import close_old_connections, connections
+from django.db.models import Max
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.views.decorators.cache import never_cache
@@ -54,6 +55,19 @@ def _missed(viewer: access.Viewer, after: int) -> list[Notice]:
                 .order_by("id")[:REPLAY_BATCH]
             )
             return [Notice.of(event) for event in events]
+    finally:
+        close_old_connections()
+        connections["default"].close()
+
+
+def _clamped(viewer: access.Viewer, after: int) -> int:
+    """`after`, but never beyond the newest event the viewer may see. A Last-Event-ID from
+    the future (a typo, a restored database, another installation's id) would otherwise
+    make the stream skip every live event up to it, silently."""
+    try:
+        with access.scope_for(viewer.user):
+            newest = access.events(viewer).aggregate(newest=Max("id"))["newest"] or 0
+        return min(after, newest)
     finally:
         close_old_connections()
         connections["default"].close()
@@ -94,6 +108,7 @@ async def _events(
         # Reconnect hint for the browser, and a first byte so proxies see a live response.
         yield b"retry: 2000\n: connected\n\n"
         if last is not None:
+            last = await sync_to_async(_clamped, thread_sensitive=False)(viewer, last)
             async for notice in _replay(viewer, last):
                 yield notice.to_sse()
                 last = notice.id

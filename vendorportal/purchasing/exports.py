@@ -1,4 +1,6 @@
-"""Open lines as CSV and XLSX: the same filter and columns as the screen, no more."""
+"""Open lines as CSV and XLSX: the same filter and columns as the screen, no more.
+
+Text cells go through core/cells.py, so no text from the ERP or a buyer runs as a formula."""
 
 from __future__ import annotations
 
@@ -9,6 +11,8 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
+
+from vendorportal.core import cells
 
 COLUMNS: list[tuple[str, str]] = [
     ("PO", "order__number"),
@@ -55,7 +59,7 @@ def to_csv(rows: Iterable[dict[str, Any]], *, internal: bool) -> bytes:
     writer = csv.writer(buffer)
     writer.writerow([title for title, _ in cols])
     for values in _values(rows, cols):
-        writer.writerow(["" if v is None else v for v in values])
+        writer.writerow(["" if v is None else cells.for_csv(v) for v in values])
     # A byte-order mark so that spreadsheet programs read UTF-8 correctly.
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
@@ -70,6 +74,8 @@ def to_xlsx(rows: Iterable[dict[str, Any]], *, internal: bool) -> bytes:
         cell.font = Font(bold=True)
     for values in _values(rows, cols):
         sheet.append(values)
+        for cell in sheet[sheet.max_row]:
+            cells.to_xlsx_cell(cell)
     sheet.freeze_panes = "A2"
     for index, (title, key) in enumerate(cols, start=1):
         letter = sheet.cell(row=1, column=index).column_letter

@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from vendorportal.accounts.models import Role, User
 from vendorportal.api.sync import IMPORT_KINDS
+from vendorportal.core import cells
 from vendorportal.errors import DomainError
 
 # CSV: one row per record, except that an order is one row per delivery (its header and
@@ -46,8 +47,11 @@ LINE_OF = {
 }
 
 
-# Numbering columns: the API takes JSON integers only, and a CSV cell is always text.
+# Numbering and flag columns: the API takes JSON integers and booleans only, and a CSV cell
+# is always text.
 WHOLE_COLUMNS = {"line_number", "delivery_number"}
+FLAG_COLUMNS = {"active"}
+FLAGS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
 
 
 def _clean(row: dict[str, Any]) -> dict[str, Any]:
@@ -58,6 +62,8 @@ def _clean(row: dict[str, Any]) -> dict[str, Any]:
         value = cleaned[name]
         if value.isascii() and value.isdigit():
             cleaned[name] = int(value)
+    for name in FLAG_COLUMNS & cleaned.keys():
+        cleaned[name] = FLAGS.get(cleaned[name].lower(), cleaned[name])
     return cleaned
 
 
@@ -187,7 +193,8 @@ class Command(BaseCommand):
             with options["errors"].open("w", newline="", encoding="utf-8") as handle:
                 writer = csv.writer(handle)
                 writer.writerow(["kind", "record", "external_id", "field", "message"])
-                writer.writerows(errors)
+                # The messages quote the file's own values: never formulas (core/cells.py).
+                writer.writerows([[cells.for_csv(v) for v in error] for error in errors])
         if errors:
             raise CommandError(f"{len(errors)} record(s) were refused; see the report above.")
 
