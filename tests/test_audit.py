@@ -81,6 +81,7 @@ COVERED_SERVICES = {
     "accounts.services.vendor_mfa_require",
     "api.tokens.token_create",
     "api.tokens.token_revoke",
+    "api.tokens.revoke_all_of",
     "events.webhooks.redeliver",
     "events.webhooks.subscription_save",
     "events.webhooks.subscription_delete",
@@ -488,6 +489,12 @@ CASES: dict[str, Case] = {
     "api.tokens.token_revoke": lambda w: (
         (lambda t: lambda: tokens.token_revoke(token=t, by=w.alice))(
             tokens.token_create(name="ERP", vendor=w.vendor, user=w.amos, by=w.alice)[0]
+        ),
+        w.alice,
+    ),
+    "api.tokens.revoke_all_of": lambda w: (
+        (lambda _: lambda: tokens.revoke_all_of(w.amos, by=w.alice, reason="deactivated"))(
+            tokens.token_create(name="ERP", vendor=w.vendor, user=w.amos, by=w.alice)
         ),
         w.alice,
     ),

@@ -184,6 +184,8 @@ CASES: list[Case] = [
             "accounts.user": {"is_active"},
             "accounts.seatperiod": {"+", "ended_on"},
             "accounts.invitation": {"revoked_at"},
+            # Deactivation revokes the login's API tokens (README, "API tokens").
+            "api.apitoken": {"revoked_at"},
         },
         ("accounts.user",),
     ),

@@ -394,3 +394,64 @@ def test_a_resume_point_from_the_future_is_clamped(tmp_path, amos, buyer, vendor
             stream.close()
         assert messages, "the stream dropped a live event after a future Last-Event-ID"
         assert request(server, "GET", "/health/live")[0] == 200
+
+
+# --- error pages: the product's, in DEBUG too; never a traceback with DEBUG off -----------
+
+
+@pytest.mark.parametrize("debug", [True, False])
+def test_pages_of_another_role_answer_the_products_404(settings, client, amos, debug):
+    settings.DEBUG = debug
+    client.force_login(amos)
+    for path in ("/buying/", "/portal/team/", "/no/such/page/"):
+        page = client.get(path)
+        text = page.content.decode()
+        assert page.status_code == 404, path
+        assert "Page not found (404)" in text and "Go to your home page" in text, path
+        assert "URLconf" not in text and "Django" not in text, path
+
+
+@pytest.mark.parametrize("debug", [True, False])
+def test_an_unexpected_error_shows_no_traceback(settings, monkeypatch, amos, vendor_a, debug):
+    settings.DEBUG = debug
+    from vendorportal.api import endpoints
+    from vendorportal.web import views
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(endpoints.selectors, "open_deliveries", broken)
+    api = Client(raise_request_exception=False)
+    answer = api.get(
+        f"{BASE}/deliveries", HTTP_AUTHORIZATION=f"Bearer {token_for(amos, vendor=vendor_a)}"
+    )
+    assert answer.status_code == 500
+    assert answer.json()["error"]["code"] == "internal_error"
+    assert "secret internals" not in answer.content.decode()
+    if not debug:  # with DEBUG on, Django's page is the developer's (the banner says so)
+        monkeypatch.setattr(views.selectors, "open_line_page", broken)
+        web = Client(raise_request_exception=False)
+        web.force_login(amos)
+        page = web.get(reverse("portal:open-lines"))
+        assert page.status_code == 500
+        assert "Something went wrong (500)" in page.content.decode()
+        assert "Traceback" not in page.content.decode()
+        assert "secret internals" not in page.content.decode()
+
+
+def test_the_probe_cases_answer_4xx_with_debug_off(settings, amos, vendor_a, order):
+    settings.DEBUG = False
+    secret = token_for(amos, vendor=vendor_a)
+    client = Client(raise_request_exception=False)
+    client.force_login(amos)
+    cases = [
+        client.get(reverse("portal:open-lines"), {"page": str(2**70)}),
+        client.get(reverse("portal:orders"), {"q": "\x00"}),
+        raw_post(f"/orders/{order.number}/comments", b'{"body": "a\\u0000"}', secret),
+        raw_post(f"/orders/{order.number}/comments", b'{"body": "a"}', secret, "text/plain"),
+        raw_post(f"/orders/{order.number}/comments", b'{"body": 1, "body": 2}', secret),
+        raw_post(f"/orders/{order.number}/comments", b"x" * (33 * 1024 * 1024), secret),
+    ]
+    for response in cases:
+        assert response.status_code < 500
+        assert b"Traceback" not in response.content

@@ -144,6 +144,8 @@ MIDDLEWARE = [
     "vendorportal.audit.context.AuditContextMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # The product's 404 and 403 pages with DEBUG on too (development).
+    "vendorportal.web.error_pages.ProductErrorPagesMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # A login that must have two-factor authentication and has none is sent to set it up.
     "vendorportal.accounts.mfa.MfaRequiredMiddleware",

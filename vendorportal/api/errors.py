@@ -8,6 +8,7 @@ person reads on the screen.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
@@ -17,6 +18,8 @@ from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationEr
 
 from vendorportal.core import request_guard
 from vendorportal.errors import DomainError
+
+logger = logging.getLogger("vendorportal.api")
 
 STATUS_OF_CODE = {
     "not_found": 404,
@@ -72,6 +75,17 @@ def install(api: NinjaAPI) -> None:
     def too_large(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
         # Normally refused before the API (core/request_guard.py); this is the backstop.
         return respond(request, 413, body("too_large", "The request body is too large."))
+
+    @api.exception_handler(Exception)
+    def unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+        # ninja answers a plain-text traceback in DEBUG and Django's HTML page otherwise: an
+        # API client gets its error body either way, and the traceback goes to the log only.
+        logger.error("Unhandled error in %s %s", request.method, request.path, exc_info=exc)
+        return respond(
+            request,
+            500,
+            body("internal_error", "The server could not answer this request; it is logged."),
+        )
 
     @api.exception_handler(Http404)
     def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:

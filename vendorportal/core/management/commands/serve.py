@@ -79,6 +79,14 @@ class Command(BaseCommand):
             f"({workers} worker{'s' if workers != 1 else ''}"
             f"{', reloading' if reload else ''}; DEBUG={settings.DEBUG}). Quit with CTRL-C."
         )
+        if settings.DEBUG:
+            self.stdout.write(
+                self.style.WARNING(
+                    "DEBUG is on: for development only. A server error shows its traceback "
+                    "in the browser to whoever caused it; run with DEBUG=false anywhere "
+                    "others can reach (the product's error pages are shown then)."
+                )
+            )
         uvicorn.run(
             ASGI_APP,
             host=host,
