@@ -100,6 +100,11 @@ def token_revoke(*, token: ApiToken, by: User | None = None) -> ApiToken:
     _require_may_make(by, token.vendor)
     if token.revoked_at is not None:
         raise DomainError(f"Token {token.prefix}… is already revoked.", code="unchanged")
+    _revoke(token, by=by, summary=f"API token {token.prefix}… revoked")
+    return token
+
+
+def _revoke(token: ApiToken, *, by: User | None, summary: str) -> None:
     token.revoked_at = timezone.now()
     token.save(update_fields=["revoked_at"])
     audit.record(
@@ -110,30 +115,17 @@ def token_revoke(*, token: ApiToken, by: User | None = None) -> ApiToken:
         object_id=token.pk,
         object_label=f"{token.name} ({token.prefix}…)",
         changes={"revoked_at": [None, token.revoked_at]},
-        summary=f"API token {token.prefix}… revoked",
+        summary=summary,
     )
-    return token
 
 
 def revoke_all_of(user: User, *, by: User | None, reason: str) -> int:
     """Revoke every live token of `user` (its deactivation): called inside that service's
     transaction. A reactivated login starts without tokens, so a token that leaked while
     it was away, or that its owner forgot, does not come back to life with it."""
-    now = timezone.now()
     live = list(ApiToken.objects.select_for_update().filter(user=user, revoked_at__isnull=True))
     for token in live:
-        token.revoked_at = now
-        token.save(update_fields=["revoked_at"])
-        audit.record(
-            action="token.revoked",
-            actor=by,
-            vendor_id=token.vendor_id,
-            object_type="api_token",
-            object_id=token.pk,
-            object_label=f"{token.name} ({token.prefix}…)",
-            changes={"revoked_at": [None, now]},
-            summary=f"API token {token.prefix}… revoked: {reason}",
-        )
+        _revoke(token, by=by, summary=f"API token {token.prefix}… revoked: {reason}")
     return len(live)
 
 

@@ -16,7 +16,7 @@ import re
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, StrictBool, StrictInt
+from pydantic import BeforeValidator, StrictBool
 
 from vendorportal.purchasing.rules import NUMBER
 
@@ -43,6 +43,17 @@ def _iso_datetime(value: Any) -> Any:
     raise ValueError("must be a date and time in ISO 8601, e.g. 2026-12-01T08:00:00Z")
 
 
+def _whole(value: Any) -> Any:
+    # JSON Schema counts 3.0 as an integer, so it is one; true and "3" are not.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a JSON integer")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError("must be a whole number")
+        return int(value)
+    return value
+
+
 def _plain_decimal(value: Any) -> Any:
     if isinstance(value, bool):
         raise ValueError("must be a number")
@@ -54,7 +65,7 @@ def _plain_decimal(value: Any) -> Any:
 
 
 # A JSON integer (not a string, not a boolean); a JSON boolean (not 0 or "yes").
-Whole = StrictInt
+Whole = Annotated[int, BeforeValidator(_whole)]
 Flag = StrictBool
 IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
 IsoDateTime = Annotated[dt.datetime, BeforeValidator(_iso_datetime)]
