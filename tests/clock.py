@@ -58,6 +58,10 @@ def pin() -> None:
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SITECUSTOMIZE_DIR), path]))
     _traveller = time_machine.travel(PINNED_AT, tick=True)
     _traveller.start()
+    # time-machine starts a ticking clock at its first reading, not at start(): read it now,
+    # or the clock lags by however long collection takes to ask the time (seconds: enough
+    # for a two-factor code computed here to be refused by the server subprocess).
+    time.time()
 
 
 def days(n: int) -> dt.date:

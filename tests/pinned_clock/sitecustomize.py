@@ -21,9 +21,13 @@ if _shift or _offset:
 
     import time_machine
 
+    # Each clock is read at once after start(): time-machine starts a ticking clock at its
+    # first reading, and a late first reading would put this process behind the test's.
     if _shift:
         time_machine.travel(time.time() + float(_shift), tick=True).start()
+        time.time()
     if _offset:
         # Travels nest: time.time() is already the moved clock here, as it was when the
         # test process computed the offset.
         time_machine.travel(time.time() + float(_offset), tick=True).start()
+        time.time()
