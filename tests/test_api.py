@@ -361,8 +361,8 @@ def test_acknowledging_the_current_revision_once(as_amos, world):
         f"/orders/{blanket.number}/acknowledgements",
         {"revision": blanket.revision, "response": "rejected"},
     )
-    assert rejected_without_reason.status_code == 400
-    assert rejected_without_reason.data["error"]["details"] == {"field": "comment"}
+    assert rejected_without_reason.status_code == 422
+    assert rejected_without_reason.data["error"]["details"]["field"] == "comment"
 
 
 def test_a_stale_acknowledgement_is_409_naming_the_current_revision(as_amos, world, buyer):
@@ -462,7 +462,7 @@ def test_a_refused_post_is_not_remembered(as_amos, world):
     refused = as_amos.post(
         path, {"revision": order.revision, "response": "rejected"}, HTTP_IDEMPOTENCY_KEY="ack-1"
     )
-    assert refused.status_code == 400
+    assert refused.status_code == 422
     fixed = {"revision": order.revision, "response": "rejected", "comment": "No capacity"}
     assert as_amos.post(path, fixed, HTTP_IDEMPOTENCY_KEY="ack-2").status_code == 201
     assert as_amos.post(path, fixed, HTTP_IDEMPOTENCY_KEY="ack-2").status_code == 201

@@ -68,8 +68,8 @@ def test_an_order_number_that_would_break_addresses_is_refused(vendor_a, buyer, 
 
 def test_sync_refuses_such_numbers_and_vendor_codes_naming_the_field(as_erp):
     vendor = as_erp.post("/sync/vendors", {"external_id": "V-1", "code": "../X", "name": "X"})
-    assert vendor.status_code == 400
-    assert vendor.data["error"]["details"] == {"field": "code"}
+    assert vendor.status_code == 422
+    assert vendor.data["error"]["details"]["field"] == "code"
     assert not Vendor.objects.filter(external_id="V-1").exists()
     as_erp.post("/sync/vendors", {"external_id": "V-1", "code": "V1", "name": "X"})
     as_erp.post("/sync/items", {"external_id": "I-1", "part_number": "P-1", "description": "P"})
@@ -90,7 +90,8 @@ def test_sync_refuses_such_numbers_and_vendor_codes_naming_the_field(as_erp):
         ],
     }
     refused = as_erp.post("/sync/orders", order)
-    assert refused.status_code == 400 and refused.data["error"]["details"] == {"field": "number"}
+    assert refused.status_code == 422
+    assert refused.data["error"]["details"]["field"] == "number"
     assert not PurchaseOrder.objects.filter(external_id="E-1").exists()
 
 
@@ -296,8 +297,8 @@ def proposal(order, **changes):
 @pytest.mark.parametrize("due", ["9999-12-31", "0001-01-01"])
 def test_dates_outside_the_window_are_refused_naming_the_field(as_amos, order, due):
     response = as_amos.post(f"/orders/{order.number}/proposals", proposal(order, due_date=due))
-    assert response.status_code == 400
-    assert response.data["error"]["details"] == {"field": "due_date"}
+    assert response.status_code == 422
+    assert response.data["error"]["details"]["field"] == "due_date"
     assert "between" in response.data["error"]["message"]
     assert not ChangeProposal.objects.exists()
 
@@ -311,8 +312,9 @@ def test_the_date_window_is_relative_to_today():
 
 def test_negative_zero_and_foreign_digits_are_not_prices_or_quantities(as_amos, order):
     minus_zero = as_amos.post(f"/orders/{order.number}/proposals", proposal(order, unit_price=-0.0))
-    assert minus_zero.status_code == 400
-    assert minus_zero.data["error"]["details"] == {"field": "unit_price"}
+    assert minus_zero.status_code == 422
+    assert minus_zero.data["error"]["details"]["field"] == "unit_price"
+    assert "must not be negative" in minus_zero.data["error"]["message"]
     arabic = as_amos.post(f"/orders/{order.number}/proposals", proposal(order, quantity="١٢"))
     assert arabic.status_code == 422
     assert "quantity" in arabic.data["error"]["message"]

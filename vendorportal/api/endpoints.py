@@ -19,8 +19,8 @@ from vendorportal.api import schemas as s
 from vendorportal.api.auth import caller
 from vendorportal.api.errors import COMMON_ERRORS, ErrorOut
 from vendorportal.api.idempotency import idempotent
-from vendorportal.api.paging import MAX_LIMIT, page
-from vendorportal.api.types import IsoDate, IsoDateTime
+from vendorportal.api.paging import MAX_LIMIT, ChangeCursor, IdCursor, page
+from vendorportal.api.types import Identifier, IsoDate, IsoDateTime
 from vendorportal.collaboration import services as collaboration
 from vendorportal.collaboration.models import Acknowledgement
 from vendorportal.purchasing import access, revisions, selectors
@@ -106,7 +106,7 @@ def _delivery(delivery: Delivery, line_number: int) -> dict[str, Any]:
 class OrderFilters(s.Schema):
     status: OrderStatus | None = None
     updated_since: IsoDateTime | None = None
-    cursor: str | None = None
+    cursor: ChangeCursor | None = None
     limit: int = 50
 
 
@@ -304,9 +304,9 @@ def comment(
 
 
 class DeliveryFilters(s.Schema):
-    order_number: str | None = None
+    order_number: Identifier | None = None
     due_before: IsoDate | None = None
-    cursor: str | None = None
+    cursor: IdCursor | None = None
     limit: int = 100
 
 
@@ -346,7 +346,7 @@ def list_open_deliveries(request: HttpRequest, filters: Query[DeliveryFilters]) 
 
 
 class ListFilters(s.Schema):
-    cursor: str | None = None
+    cursor: IdCursor | None = None
     limit: int = 50
 
 
@@ -432,7 +432,7 @@ def list_invoices(request: HttpRequest, filters: Query[InvoiceFilters]) -> dict[
 
 class EventFilters(s.Schema):
     after: int | None = Field(None, ge=0, le=2**63 - 1)
-    cursor: str | None = None
+    cursor: IdCursor | None = None
     limit: int = 100
 
 

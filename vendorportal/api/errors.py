@@ -115,7 +115,12 @@ def install(api: NinjaAPI) -> None:
         return respond(
             request,
             422,
-            body("invalid", f"{first['field']}: {first['message']}", problems=problems),
+            body(
+                "invalid",
+                f"{first['field']}: {first['message']}",
+                field=first["field"],
+                problems=problems,
+            ),
         )
 
     @api.exception_handler(Throttled)

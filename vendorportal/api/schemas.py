@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from ninja import Field, Schema
+from pydantic import ConfigDict, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
-from vendorportal.api.types import IsoDate, PlainDecimal, Whole
+from vendorportal.api.types import DueDate, Positive, Price, Quantity, TextRule
 
 
 class PartyOut(Schema):
@@ -179,11 +181,49 @@ class EventPage(Page):
 
 # --- input ------------------------------------------------------------------------------
 
+COMMENT_MAX = 5000
+Comment = Annotated[str, TextRule(COMMENT_MAX)]
+RequiredComment = Annotated[str, TextRule(COMMENT_MAX, required=True)]
 
-class AcknowledgementIn(Schema):
-    revision: Whole = Field(ge=1, description="The revision you answer: it must be current.")
+
+class In(Schema):
+    """A request body: only the fields it names (a misspelt field is refused, not
+    ignored), so the schema says `additionalProperties: false`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class AcknowledgementIn(In):
+    revision: Positive = Field(description="The revision you answer: it must be current.")
     response: Literal["accepted", "accepted_with_changes", "rejected"]
-    comment: str = Field("", max_length=5000)
+    comment: Comment = Field(
+        "",
+        description="Required unless the response is accepted: say what changes or why.",
+        validate_default=True,
+    )
+
+    model_config = ConfigDict(
+        # The comment rule, in the schema: accepted with changes and rejected say why.
+        json_schema_extra={
+            "if": {
+                "properties": {"response": {"enum": ["accepted_with_changes", "rejected"]}},
+                "required": ["response"],
+            },
+            "then": {
+                "required": ["comment"],
+                "properties": {"comment": TextRule(COMMENT_MAX, required=True).json_schema()},
+            },
+        }
+    )
+
+    @field_validator("comment")
+    @classmethod
+    def _said_why(cls, comment: str, info: ValidationInfo) -> str:
+        if info.data.get("response", "accepted") != "accepted" and not comment.strip():
+            raise PydanticCustomError(
+                "invalid", "is required unless the response is accepted: say what changes or why"
+            )
+        return comment
 
 
 class AcknowledgementOut(Schema):
@@ -194,15 +234,15 @@ class AcknowledgementOut(Schema):
     created_at: dt.datetime
 
 
-class ProposalIn(Schema):
-    line_number: Whole = Field(ge=1)
-    delivery_number: Whole | None = Field(
-        None, ge=1, description="For a new date or quantity: the delivery it is about."
+class ProposalIn(In):
+    line_number: Positive
+    delivery_number: Positive | None = Field(
+        None, description="For a new date or quantity: the delivery it is about."
     )
-    due_date: IsoDate | None = None
-    quantity: PlainDecimal | None = Field(None, gt=0, max_digits=16, decimal_places=4)
-    unit_price: PlainDecimal | None = Field(None, ge=0, max_digits=16, decimal_places=4)
-    reason: str = Field(min_length=1, max_length=5000)
+    due_date: DueDate | None = None
+    quantity: Quantity | None = None
+    unit_price: Price | None = None
+    reason: RequiredComment
 
 
 class ProposalOut(Schema):
@@ -219,9 +259,9 @@ class ProposalOut(Schema):
     created_at: dt.datetime
 
 
-class CommentIn(Schema):
-    body: str = Field(min_length=1, max_length=5000)
-    line_number: Whole | None = Field(None, ge=1)
+class CommentIn(In):
+    body: RequiredComment
+    line_number: Positive | None = None
 
 
 class CommentOut(Schema):

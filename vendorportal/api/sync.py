@@ -5,7 +5,7 @@ A batch answers per record, each in its own transaction: a refused record is rep
 with its field and message and leaves nothing half-written, the others go through.
 """
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
@@ -14,7 +14,19 @@ from vendorportal.api.auth import caller, token_of
 from vendorportal.api.endpoints import IDEMPOTENCY_KEY
 from vendorportal.api.errors import COMMON_ERRORS, ApiRefusal, ErrorOut
 from vendorportal.api.idempotency import idempotent
-from vendorportal.api.types import Flag, IsoDate, PlainDecimal, Whole
+from vendorportal.api.schemas import In
+from vendorportal.api.types import (
+    Amount,
+    Currency,
+    DueDate,
+    Flag,
+    Identifier,
+    IsoDate,
+    Positive,
+    Price,
+    Quantity,
+    TextRule,
+)
 from vendorportal.errors import DomainError
 from vendorportal.purchasing import sync
 
@@ -24,123 +36,127 @@ SYNC_ERRORS = {**COMMON_ERRORS, 403: ErrorOut, 409: ErrorOut, 415: ErrorOut}
 MAX_BATCH = 1000
 
 
-class VendorIn(Schema):
-    external_id: str = Field(min_length=1, max_length=100)
-    code: str = Field(min_length=1, max_length=32)
-    name: str = Field(min_length=1, max_length=200)
-    contact_name: str = Field("", max_length=200)
-    contact_email: str = Field("", max_length=254)
-    phone: str = Field("", max_length=50)
-    address: str = ""
+def _text(max_length: int, required: bool = False) -> TextRule:
+    return TextRule(max_length, required=required)
+
+
+ExternalId = Annotated[str, TextRule(100, required=True)]
+
+
+class VendorIn(In):
+    external_id: ExternalId
+    code: Identifier
+    name: Annotated[str, _text(200, required=True)]
+    contact_name: Annotated[str, _text(200)] = ""
+    contact_email: Annotated[str, _text(254)] = ""
+    phone: Annotated[str, _text(50)] = ""
+    address: Annotated[str, _text(2000)] = ""
     active: Flag = True
 
 
-class ItemIn(Schema):
-    external_id: str = Field(min_length=1, max_length=100)
-    part_number: str = Field(min_length=1, max_length=64)
-    description: str = Field(min_length=1, max_length=300)
-    unit_of_measure: str = Field("EA", min_length=1, max_length=16)
+class ItemIn(In):
+    external_id: ExternalId
+    part_number: Annotated[str, _text(64, required=True)]
+    description: Annotated[str, _text(300, required=True)]
+    unit_of_measure: Annotated[str, _text(16, required=True)] = "EA"
     active: Flag = True
-    standard_cost: PlainDecimal | None = Field(None, ge=0, max_digits=16, decimal_places=4)
+    standard_cost: Price | None = None
 
 
-class DeliveryIn(Schema):
-    delivery_number: Whole = Field(ge=1)
-    quantity: PlainDecimal = Field(gt=0, max_digits=16, decimal_places=4)
-    due_date: IsoDate
+class DeliveryIn(In):
+    delivery_number: Positive
+    quantity: Quantity
+    due_date: DueDate
 
 
-class LineIn(Schema):
-    line_number: Whole = Field(ge=1)
-    quantity: PlainDecimal = Field(
-        gt=0,
-        max_digits=16,
-        decimal_places=4,
-        description="A standard line's deliveries add up to it; a blanket line's commitment.",
+class LineIn(In):
+    line_number: Positive
+    quantity: Quantity = Field(
+        description="A standard line's deliveries add up to it; a blanket line's commitment."
     )
-    unit_price: PlainDecimal = Field(ge=0, max_digits=16, decimal_places=4)
-    item_external_id: str | None = Field(None, max_length=100)
-    description: str = Field("", max_length=300)
-    vendor_part_number: str = Field("", max_length=64)
-    unit_of_measure: str = Field("", max_length=16)
-    internal_notes: str = ""
+    unit_price: Price
+    item_external_id: Annotated[str, _text(100)] | None = None
+    description: Annotated[str, _text(300)] = ""
+    vendor_part_number: Annotated[str, _text(64)] = ""
+    unit_of_measure: Annotated[str, _text(16)] = ""
+    internal_notes: Annotated[str, _text(10_000)] = ""
     deliveries: list[DeliveryIn] = Field(
         default_factory=list, description="The schedule (a blanket line's releases)."
     )
 
 
-class OrderIn(Schema):
-    external_id: str = Field(min_length=1, max_length=100)
-    number: str = Field(min_length=1, max_length=32)
-    vendor_external_id: str = Field(min_length=1, max_length=100)
+class OrderIn(In):
+    external_id: ExternalId
+    number: Identifier
+    vendor_external_id: ExternalId
     kind: Literal["standard", "blanket"] = "standard"
     status: Literal["draft", "issued", "cancelled"] = "issued"
     order_date: IsoDate | None = None
-    currency: str = Field("USD", min_length=3, max_length=3)
-    payment_terms: str = Field("", max_length=100)
-    incoterms: str = Field("", max_length=50)
-    ship_to: str = ""
-    notes_to_vendor: str = ""
-    internal_notes: str = ""
-    valid_from: IsoDate | None = None
-    valid_to: IsoDate | None = None
+    currency: Currency = "USD"
+    payment_terms: Annotated[str, _text(100)] = ""
+    incoterms: Annotated[str, _text(50)] = ""
+    ship_to: Annotated[str, _text(10_000)] = ""
+    notes_to_vendor: Annotated[str, _text(10_000)] = ""
+    internal_notes: Annotated[str, _text(10_000)] = ""
+    valid_from: DueDate | None = None
+    valid_to: DueDate | None = None
     lines: list[LineIn] = Field(min_length=1, max_length=1000)
 
 
-class OrderBatchIn(Schema):
+class OrderBatchIn(In):
     records: list[OrderIn] = Field(min_length=1, max_length=MAX_BATCH)
 
 
-class ReceiptLineIn(Schema):
-    line_number: Whole = Field(ge=1)
-    delivery_number: Whole = Field(ge=1)
-    quantity: PlainDecimal = Field(gt=0, max_digits=16, decimal_places=4)
+class ReceiptLineIn(In):
+    line_number: Positive
+    delivery_number: Positive
+    quantity: Quantity
 
 
-class ReceiptIn(Schema):
-    external_id: str = Field(min_length=1, max_length=100)
-    order_external_id: str = Field(min_length=1, max_length=100)
+class ReceiptIn(In):
+    external_id: ExternalId
+    order_external_id: ExternalId
     kind: Literal["receipt", "return"] = "receipt"
     receipt_date: IsoDate | None = None
-    packing_slip: str = Field("", max_length=100)
-    reason: str = Field("", max_length=2000, description="Why goods went back (returns).")
+    packing_slip: Annotated[str, _text(100)] = ""
+    reason: Annotated[str, _text(2000)] = Field("", description="Why goods went back (returns).")
     lines: list[ReceiptLineIn] = Field(min_length=1, max_length=1000)
 
 
-class InvoiceLineIn(Schema):
-    order_external_id: str = Field(min_length=1, max_length=100)
-    line_number: Whole = Field(ge=1)
-    quantity: PlainDecimal = Field(gt=0, max_digits=16, decimal_places=4)
-    unit_price: PlainDecimal = Field(ge=0, max_digits=16, decimal_places=4)
+class InvoiceLineIn(In):
+    order_external_id: ExternalId
+    line_number: Positive
+    quantity: Quantity
+    unit_price: Price
 
 
-class InvoiceIn(Schema):
-    external_id: str = Field(min_length=1, max_length=100)
-    vendor_external_id: str = Field(min_length=1, max_length=100)
-    number: str = Field(min_length=1, max_length=64)
+class InvoiceIn(In):
+    external_id: ExternalId
+    vendor_external_id: ExternalId
+    number: Annotated[str, _text(64, required=True)]
     invoice_date: IsoDate | None = None
     due_date: IsoDate | None = None
-    currency: str | None = Field(None, min_length=3, max_length=3)
+    currency: Currency | None = None
     lines: list[InvoiceLineIn] = Field(min_length=1, max_length=1000)
 
 
-class PaymentIn(Schema):
-    external_id: str = Field(min_length=1, max_length=100)
-    invoice_external_id: str = Field(min_length=1, max_length=100)
-    amount: PlainDecimal = Field(gt=0, max_digits=18, decimal_places=2)
+class PaymentIn(In):
+    external_id: ExternalId
+    invoice_external_id: ExternalId
+    amount: Amount
     paid_on: IsoDate | None = None
-    reference: str = Field("", max_length=100)
+    reference: Annotated[str, _text(100)] = ""
 
 
-class ReceiptBatchIn(Schema):
+class ReceiptBatchIn(In):
     records: list[ReceiptIn] = Field(min_length=1, max_length=MAX_BATCH)
 
 
-class InvoiceBatchIn(Schema):
+class InvoiceBatchIn(In):
     records: list[InvoiceIn] = Field(min_length=1, max_length=MAX_BATCH)
 
 
-class PaymentBatchIn(Schema):
+class PaymentBatchIn(In):
     records: list[PaymentIn] = Field(min_length=1, max_length=MAX_BATCH)
 
 
@@ -149,11 +165,11 @@ class UpsertOut(Schema):
     result: Literal["created", "updated", "unchanged"]
 
 
-class VendorBatchIn(Schema):
+class VendorBatchIn(In):
     records: list[VendorIn] = Field(min_length=1, max_length=MAX_BATCH)
 
 
-class ItemBatchIn(Schema):
+class ItemBatchIn(In):
     records: list[ItemIn] = Field(min_length=1, max_length=MAX_BATCH)
 
 

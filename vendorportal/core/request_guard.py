@@ -63,7 +63,8 @@ def check(request: HttpRequest, *, api: bool) -> None:
     if not length and request.method in BODY_METHODS and len(request.body) > limit:
         raise Refused(413, "too_large", _too_large(limit))
     if "\x00" in request.path_info:
-        raise Refused(400, "invalid", "The address contains a NUL character.", field="path")
+        # No address with a NUL names anything here.
+        raise Refused(404, "not_found", "There is nothing at this address.", field="path")
     for name, values in request.GET.lists():
         if "\x00" in name or any("\x00" in value for value in values):
             raise Refused(400, "invalid", f"{name}: contains a NUL character.", field=name)
@@ -151,6 +152,6 @@ def error_body(refusal: Refused) -> dict[str, Any]:
 def respond(request: HttpRequest, refusal: Refused, *, api: bool) -> HttpResponse:
     if api:
         return JsonResponse(error_body(refusal), status=refusal.status)
-    template = f"{refusal.status}.html" if refusal.status in (400, 413) else "400.html"
+    template = f"{refusal.status}.html" if refusal.status in (400, 404, 413) else "400.html"
     body = loader.render_to_string(template, {"refusal": refusal.message}, request=request)
     return HttpResponse(body, status=refusal.status)
