@@ -635,6 +635,25 @@ def test_an_order_upsert_creates_then_revises_by_diff_then_changes_nothing(
     assert order.revision == 2
 
 
+def test_the_erp_moving_a_confirmed_delivery_withdraws_the_promise(
+    as_erp, as_amos, erp_master_data, amos
+):
+    from vendorportal.collaboration import services as collaboration
+    from vendorportal.purchasing.models import PurchaseOrder
+
+    as_erp.post("/sync/orders", erp_order())
+    order = PurchaseOrder.objects.get(external_id="ERP-PO-1")
+    for delivery in order.deliveries.all():
+        collaboration.delivery_confirm(delivery=delivery, by=amos)
+    moved = erp_order()
+    moved["lines"][0]["deliveries"][0]["due_date"] = "2027-01-17"
+    assert as_erp.post("/sync/orders", moved).data["result"] == "updated"
+    deliveries = as_amos.get("/orders/PO-ERP-1").data["lines"][0]["deliveries"]
+    promises = {d["delivery_number"]: (d["due_date"], d["promised_date"]) for d in deliveries}
+    # The moved delivery is to be confirmed again; the other keeps its promise.
+    assert promises == {1: ("2027-01-17", None), 2: ("2027-02-10", "2027-02-10")}
+
+
 def test_an_order_upsert_adds_and_cancels_lines_and_refuses_what_cannot_change(
     as_erp, erp_master_data
 ):

@@ -9,6 +9,7 @@ import pytest
 
 from tests.factories import make_order
 from tests.test_purchasing_services import receive, refused
+from vendorportal.audit.models import AuditEntry
 from vendorportal.collaboration import services
 from vendorportal.collaboration.models import (
     Acknowledgement,
@@ -222,3 +223,121 @@ class TestConfirmAndComments:
             message="The comment is required",
             field="body",
         )
+
+
+class TestPromiseWhenWhatItPromisedChanges:
+    """One rule (services._Editor._renew_promise): accepting the supplier's own date or
+    quantity makes it the promise; any other change of either withdraws the promise."""
+
+    def confirmed_order(self, vendor_a, buyer, amos, **kwargs):
+        order = make_order(vendor=vendor_a, by=buyer, due=dt.date(2026, 12, 15), **kwargs)
+        delivery = order.deliveries.get()
+        services.delivery_confirm(delivery=delivery, by=amos)
+        delivery.refresh_from_db()
+        assert delivery.promised_date == dt.date(2026, 12, 15)
+        return order, delivery
+
+    @pytest.mark.parametrize(
+        "proposed",
+        [{"due_date": dt.date(2026, 12, 22)}, {"quantity": D(80)}],
+        ids=["date", "quantity"],
+    )
+    def test_the_suppliers_own_proposal_accepted_is_its_promise(
+        self, vendor_a, buyer, amos, proposed
+    ):
+        order, delivery = self.confirmed_order(vendor_a, buyer, amos)
+        proposal = services.proposal_create(
+            order=order,
+            line=delivery.line,
+            delivery=delivery,
+            by=amos,
+            reason="Furnace repair",
+            **proposed,
+        )
+        services.proposal_accept(proposal=proposal, by=buyer)
+        delivery.refresh_from_db()
+        assert delivery.promised_date == delivery.due_date  # confirmed as it now stands
+        # Nothing left to confirm: the supplier is not asked again.
+        refused(
+            lambda: services.delivery_confirm(delivery=delivery, by=amos),
+            message="already confirmed",
+        )
+        event = Event.objects.filter(order=order).last()
+        assert event.kind == "proposal.accepted"
+        key = "line 10.delivery 1.promised_date"
+        changes = AuditEntry.objects.get(event=event).changes
+        if "due_date" in proposed:  # (for a quantity, the promised date stays the same)
+            assert changes[key] == ["2026-12-15", "2026-12-22"]
+
+    def test_a_proposal_never_confirmed_becomes_the_promise_too(self, vendor_a, buyer, amos):
+        order = make_order(vendor=vendor_a, by=buyer, due=dt.date(2026, 12, 15))
+        delivery = order.deliveries.get()
+        proposal = services.proposal_create(
+            order=order,
+            line=delivery.line,
+            delivery=delivery,
+            by=amos,
+            due_date=dt.date(2026, 12, 22),
+            reason="Late steel",
+        )
+        services.proposal_accept(proposal=proposal, by=buyer)
+        delivery.refresh_from_db()
+        assert delivery.promised_date == dt.date(2026, 12, 22)
+
+    @pytest.mark.parametrize(
+        ("field", "value"),
+        [("due_date", dt.date(2026, 12, 29)), ("quantity", D(90))],
+    )
+    def test_the_buyers_revision_withdraws_the_promise(self, vendor_a, buyer, amos, field, value):
+        order, delivery = self.confirmed_order(vendor_a, buyer, amos)
+        purchasing.order_revise(
+            order=order, by=buyer, changes=[purchasing.SetDelivery(10, 1, field, value)]
+        )
+        delivery.refresh_from_db()
+        assert delivery.promised_date is None
+        changes = AuditEntry.objects.get(event=Event.objects.filter(order=order).last()).changes
+        assert changes["line 10.delivery 1.promised_date"] == ["2026-12-15", None]
+        # The supplier confirms the delivery as it now stands.
+        services.delivery_confirm(delivery=delivery, by=amos)
+        delivery.refresh_from_db()
+        assert delivery.promised_date == delivery.due_date
+
+    def test_a_change_elsewhere_on_the_order_keeps_the_promise(self, vendor_a, buyer, amos):
+        order, delivery = self.confirmed_order(vendor_a, buyer, amos)
+        purchasing.order_revise(
+            order=order, by=buyer, changes=[purchasing.SetLine(10, "unit_price", D("2.6"))]
+        )
+        delivery.refresh_from_db()
+        assert delivery.promised_date == dt.date(2026, 12, 15)
+
+    def test_a_changed_release_withdraws_its_promise(self, vendor_a, buyer, amos):
+        order = make_order(
+            vendor=vendor_a,
+            by=buyer,
+            kind="blanket",
+            lines=[("1000", "2.50")],
+            valid_from=dt.date(2026, 12, 1),
+            valid_to=dt.date(2027, 11, 30),
+        )
+        line = order.lines.get()
+        release = purchasing.release_add(
+            line=line, quantity=D(100), due_date=dt.date(2027, 1, 10), by=buyer
+        )
+        other = purchasing.release_add(
+            line=line, quantity=D(100), due_date=dt.date(2027, 2, 10), by=buyer
+        )
+        for r in (release, other):
+            services.delivery_confirm(delivery=r, by=amos)
+        purchasing.order_revise(
+            order=order,
+            by=buyer,
+            changes=[
+                purchasing.SetDelivery(
+                    10, release.delivery_number, "due_date", dt.date(2027, 1, 17)
+                )
+            ],
+        )
+        release.refresh_from_db()
+        other.refresh_from_db()
+        assert release.promised_date is None
+        assert other.promised_date == dt.date(2027, 2, 10)  # its own promise stands

@@ -54,7 +54,8 @@ def test_supplier_rows_carry_their_own_actions_and_the_confirm_form_posts(order,
     assert first.promised_date == first.due_date
     page = client.get(f"/portal/orders/{order.number}/").content.decode()
     assert "/confirm" not in row(page, f"delivery-{first.pk}")
-    assert "promised 15 Dec 2026" in row(page, f"delivery-{first.pk}")
+    assert 'badge ok">confirmed' in row(page, f"delivery-{first.pk}")
+    assert "not confirmed" in row(page, f"delivery-{second.pk}")
     assert "/confirm" in row(page, f"delivery-{second.pk}")
 
 

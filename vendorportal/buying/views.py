@@ -61,9 +61,7 @@ def home(request: HttpRequest) -> HttpResponse:
         .order_by("-deliveries")
     )
     exceptions = list(
-        access.invoices(viewer)
-        .filter(lines__match_status__in=selectors.match_exceptions())
-        .exclude(status__in=["paid", "void"])
+        selectors.invoices_with_exceptions(viewer)
         .select_related("vendor")
         .annotate(
             exception_lines=Count(

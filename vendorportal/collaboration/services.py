@@ -362,13 +362,21 @@ def proposal_accept(*, proposal: ChangeProposal, by: User, note: str = "") -> Ch
     if delivery is not None and proposal.proposed_due_date is not None:
         changes.append(
             purchasing.SetDelivery(
-                line.line_number, delivery.delivery_number, "due_date", proposal.proposed_due_date
+                line.line_number,
+                delivery.delivery_number,
+                "due_date",
+                proposal.proposed_due_date,
+                proposed_by_supplier=True,
             )
         )
     if delivery is not None and proposal.proposed_quantity is not None:
         changes.append(
             purchasing.SetDelivery(
-                line.line_number, delivery.delivery_number, "quantity", proposal.proposed_quantity
+                line.line_number,
+                delivery.delivery_number,
+                "quantity",
+                proposal.proposed_quantity,
+                proposed_by_supplier=True,
             )
         )
     if proposal.proposed_unit_price is not None:

@@ -3,8 +3,6 @@ everything here is reached only by an active vendor login (see `supplier_view`).
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -31,7 +29,7 @@ def home(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     soon = selectors.open_line_rows(
         viewer,
-        selectors.OpenLineFilters(due_to=today + dt.timedelta(days=14)),
+        selectors.OpenLineFilters(due_to=figures.due_to),
         sort="due",
         offset=0,
         limit=10,

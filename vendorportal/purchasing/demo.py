@@ -773,12 +773,14 @@ class _Plan:
         planned = self.lines[line].delivery(delivery)
         planned.due = due
         planned.not_before = max(planned.not_before, when)
+        planned.confirmed = False  # a moved date withdraws the promise (services._renew_promise)
         return services.SetDelivery(line, delivery, "due_date", due)
 
     def set_quantity(self, line: int, quantity: Decimal, when: dt.datetime) -> Any:
         planned = self.lines[line]
         (only,) = planned.live()
         only.quantity = planned.quantity = quantity
+        only.confirmed = False  # what was promised changed: the promise is withdrawn
         only.not_before = max(only.not_before, when)
         return services.SetLine(line, "quantity", quantity)
 
@@ -972,6 +974,8 @@ class _Plan:
         if planned.due is None or planned.delivery is None:  # pragma: no cover - planning
             raise DemoError("The demo plans accepted proposals of due dates only.")
         self.move_due(planned.line, planned.delivery, planned.due, when)
+        # The supplier's own date, accepted, is its promise: nothing left to confirm.
+        self.lines[planned.line].delivery(planned.delivery).confirmed = True
         self._revised(when)
         self.answered.append(when)
         self.b.add(
@@ -1900,7 +1904,6 @@ class _Builder:
             note="Accepted: batch 14 gearbox assembly starts the week after, so there is "
             "still enough time.",
         )
-        plan.confirm(plan.at(-23, 10, 30), TOM, 10, 1)
         fixture = plan.propose(
             plan.at(-20, 11, 0),
             JOANNA,
@@ -1971,7 +1974,6 @@ class _Builder:
             shortage,
             note="OK: Plant 1 has M12 nyloc nuts in stock until then.",
         )
-        plan.confirm(plan.at(-20, 15, 0), LENA, 10, 1)
         surcharge = plan.propose(
             plan.at(-16, 9, 50),
             RICK,

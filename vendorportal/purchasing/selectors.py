@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
 from vendorportal.collaboration.models import ProposalStatus
@@ -23,6 +23,7 @@ from vendorportal.purchasing.access import Viewer
 from vendorportal.purchasing.models import (
     ZERO,
     Delivery,
+    InvoiceLine,
     InvoiceStatus,
     LineStatus,
     MatchStatus,
@@ -206,8 +207,52 @@ def open_line_page(
 
 
 # ---------------------------------------------------------------------------------------
-# Home counters
+# Home counters and the lists they open
+#
+# Every counter on a home page is the count of a queryset below, and its link opens the list
+# filtered by the same queryset: a count and the rows behind its link cannot drift apart
+# (tests/test_home_counters.py follows every link).
 # ---------------------------------------------------------------------------------------
+
+OPEN_INVOICE_STATUSES = (InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_PAID, InvoiceStatus.DISPUTED)
+DUE_SOON_DAYS = 14
+
+# The orders list's "needs" filter: what an issued order is waiting for.
+ORDER_NEEDS = {
+    "acknowledgement": "Not acknowledged",
+    "answer": "Proposal pending",
+}
+
+
+def orders_needing(viewer: Viewer, need: str) -> QuerySet[PurchaseOrder]:
+    """Issued orders waiting for the supplier's acknowledgement of the current revision
+    ("acknowledgement") or for the buyer's answer to a proposal ("answer")."""
+    queryset = access.orders(viewer).filter(status=OrderStatus.ISSUED)
+    if need == "acknowledgement":
+        return queryset.exclude(pk__in=access.acknowledged_current_order_ids())
+    if need == "answer":
+        pending = access.proposals(viewer).filter(status=ProposalStatus.PENDING)
+        return queryset.filter(pk__in=pending.values("order_id"))
+    return queryset
+
+
+def due_soon_window(days: int = DUE_SOON_DAYS) -> tuple[dt.date, dt.date]:
+    today = timezone.localdate()
+    return today, today + dt.timedelta(days=days)
+
+
+def open_invoices(viewer: Viewer) -> QuerySet[Any]:
+    return access.invoices(viewer).filter(status__in=OPEN_INVOICE_STATUSES)
+
+
+def invoices_with_exceptions(viewer: Viewer) -> QuerySet[Any]:
+    """Unpaid invoices with a line that does not match its order and receipts."""
+    return (
+        access.invoices(viewer)
+        .filter(lines__match_status__in=match_exceptions())
+        .exclude(status__in=[InvoiceStatus.PAID, InvoiceStatus.VOID])
+        .distinct()
+    )
 
 
 @dataclass
@@ -216,43 +261,31 @@ class HomeFigures:
     due_soon: int = 0
     overdue: int = 0
     unacknowledged: int = 0
-    proposals_waiting: int = 0
+    proposals_waiting: int = 0  # orders with a proposal waiting on the buyer
     open_invoices: int = 0
+    invoice_exceptions: int = 0
     outstanding: dict[str, Decimal] = field(default_factory=dict)
+    due_from: dt.date | None = None
+    due_to: dt.date | None = None
 
 
-def home_figures(viewer: Viewer, *, days: int = 14) -> HomeFigures:
-    today = timezone.localdate()
-    figures = HomeFigures()
-    order_counts = access.orders(viewer).aggregate(
-        open=Count("pk", filter=Q(status=OrderStatus.ISSUED)),
-        unacknowledged=Count(
-            "pk",
-            filter=Q(status=OrderStatus.ISSUED)
-            & ~Q(pk__in=access.acknowledged_current_order_ids()),
-        ),
-    )
-    figures.open_orders = order_counts["open"]
-    figures.unacknowledged = order_counts["unacknowledged"]
-    delivery_counts = open_deliveries(viewer, OpenLineFilters()).aggregate(
-        overdue=Count("pk", filter=Q(due_date__lt=today)),
-        due_soon=Count(
-            "pk", filter=Q(due_date__gte=today, due_date__lte=today + dt.timedelta(days=days))
-        ),
-    )
-    figures.overdue = delivery_counts["overdue"]
-    figures.due_soon = delivery_counts["due_soon"]
-    figures.proposals_waiting = (
-        access.proposals(viewer).filter(status=ProposalStatus.PENDING).count()
-    )
-    open_invoices = access.invoices(viewer).filter(
-        status__in=[InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_PAID, InvoiceStatus.DISPUTED]
-    )
-    for row in open_invoices.values("currency").annotate(
-        n=Count("pk"), total=Sum("total_amount"), paid=Sum("paid_amount")
+def home_figures(viewer: Viewer) -> HomeFigures:
+    first, last = due_soon_window()
+    figures = HomeFigures(due_from=first, due_to=last)
+    figures.open_orders = orders_needing(viewer, "").count()
+    figures.unacknowledged = orders_needing(viewer, "acknowledgement").count()
+    figures.proposals_waiting = orders_needing(viewer, "answer").count()
+    figures.overdue = open_deliveries(viewer, OpenLineFilters(overdue=True)).count()
+    figures.due_soon = open_deliveries(viewer, OpenLineFilters(due_from=first, due_to=last)).count()
+    for row in (
+        open_invoices(viewer)
+        .values("currency")
+        .annotate(n=Count("pk"), total=Sum("total_amount"), paid=Sum("paid_amount"))
     ):
         figures.open_invoices += row["n"]
         figures.outstanding[row["currency"]] = row["total"] - row["paid"]
+    if viewer.internal:
+        figures.invoice_exceptions = invoices_with_exceptions(viewer).count()
     return figures
 
 
@@ -284,6 +317,8 @@ class OrderPage:
     proposals: list[Any]
     timeline: list[Any]
     comments_by_id: dict[int, Any]
+    # The order's invoices by id: an "invoice recorded" entry shows the invoice's state now.
+    invoices_by_id: dict[int, Any]
     current_acknowledged: bool
     totals: dict[str, Decimal]
 
@@ -363,6 +398,13 @@ def order_page(viewer: Viewer, order: PurchaseOrder) -> OrderPage:
         access.invoices(viewer)
         .filter(lines__order_line__order=order)
         .distinct()
+        .annotate(
+            has_exceptions=Exists(
+                InvoiceLine.objects.filter(
+                    invoice=OuterRef("pk"), match_status__in=match_exceptions()
+                )
+            )
+        )
         .order_by("-invoice_date", "-pk")
     )
     # The snapshots (the whole order, per revision) are for comparing revisions only.
@@ -388,6 +430,7 @@ def order_page(viewer: Viewer, order: PurchaseOrder) -> OrderPage:
         proposals=proposals,
         timeline=timeline,
         comments_by_id=comments_by_id,
+        invoices_by_id={invoice.pk: invoice for invoice in invoices},
         current_acknowledged=order.revision in acknowledgements,
         totals=totals,
     )

@@ -105,6 +105,8 @@ class SetDelivery:
     delivery: int
     field: str
     value: Any
+    # The supplier's own proposal, accepted: the new date or quantity is its promise.
+    proposed_by_supplier: bool = False
 
 
 @dataclass(frozen=True)
@@ -273,7 +275,10 @@ class _Editor:
             self._set_line(self.line(change.line), change.field, change.value)
         elif isinstance(change, SetDelivery):
             self._set_delivery(
-                self.delivery(change.line, change.delivery), change.field, change.value
+                self.delivery(change.line, change.delivery),
+                change.field,
+                change.value,
+                proposed_by_supplier=change.proposed_by_supplier,
             )
         elif isinstance(change, AddLine):
             self.add_line(change.line)
@@ -355,7 +360,9 @@ class _Editor:
             setattr(line, name, text)
         self.touch(line)
 
-    def _set_delivery(self, delivery: Delivery, name: str, value: Any) -> None:
+    def _set_delivery(
+        self, delivery: Delivery, name: str, value: Any, *, proposed_by_supplier: bool = False
+    ) -> None:
         line = delivery.line
         self._check_line_changeable(line)
         where = f"Line {line.line_number} delivery {delivery.delivery_number}"
@@ -389,7 +396,25 @@ class _Editor:
                 self.touch(line)
             self.note(f"{key}.quantity", delivery.quantity, quantity)
             delivery.quantity = quantity
+        self._renew_promise(delivery, key, proposed_by_supplier=proposed_by_supplier)
         self.touch(delivery)
+
+    def _renew_promise(self, delivery: Delivery, key: str, *, proposed_by_supplier: bool) -> None:
+        """What happens to a promise when what it promised changes: the one rule.
+
+        A promise (`promised_date`) is the supplier's word for a delivery as it stood: that
+        date, that quantity. When either changes,
+        - to what the supplier itself proposed (the buyer accepted its proposal), the new
+          due date is its promise: the delivery is confirmed as it now stands;
+        - any other way (the buyer's revision, the ERP's sync, a changed release), the old
+          promise covers something no longer asked for: it is withdrawn, the delivery
+          shows "to confirm", and the supplier confirms again or proposes a change.
+        Every path that changes a due date or quantity comes here (`_set_delivery`).
+        """
+        promise = delivery.due_date if proposed_by_supplier else None
+        if delivery.promised_date != promise:
+            self.note(f"{key}.promised_date", delivery.promised_date, promise)
+            delivery.promised_date = promise
 
     def next_line_number(self) -> int:
         return (max(self.lines) if self.lines else 0) + 10
@@ -1477,7 +1502,13 @@ def invoice_record(
         actor=by,
         summary=f"Invoice {invoice.number} recorded: {invoice.currency} "
         f"{invoice.total_amount:,.2f}"
-        + (f", {exceptions} line(s) with match exceptions" if exceptions else ", matched"),
+        # Said of the moment it was recorded: a later receipt or return can change the
+        # match, and the order's timeline shows the invoice's state now beside this.
+        + (
+            f", {exceptions} line(s) with match exceptions when recorded"
+            if exceptions
+            else ", matched when recorded"
+        ),
         data={
             "invoice": invoice.pk,
             "number": invoice.number,

@@ -87,6 +87,17 @@ _SLOT = "__slot__"
 _LINE_STATUS_LABELS: dict[str, str] = dict(LineStatus.choices)
 
 
+def _promise(delivery: Any, date: Any) -> str:
+    """The supplier's word on a delivery as it stands (services._Editor._renew_promise)."""
+    if delivery.promised_date and delivery.promised_date == delivery.due_date:
+        return ' <span class="badge ok">confirmed</span>'
+    if delivery.promised_date:  # older data: a promise for another date
+        return f" · promised {date(delivery.promised_date)}"
+    if delivery.status == LineStatus.OPEN:
+        return ' <span class="muted">· not confirmed</span>'
+    return ""
+
+
 def _status(value: str) -> str:
     label = _LINE_STATUS_LABELS.get(value, value)
     return f'<span class="badge {status_badge(value)}">{escape(label)}</span>'
@@ -215,7 +226,7 @@ def order_line_rows_html(
                 if d.status == LineStatus.OPEN and d.due_date < today
                 else ""
             )
-            promised = f" · promised {date(d.promised_date)}" if d.promised_date else ""
+            promised = _promise(d, date)
             changes = ' <span class="badge warn">change proposed</span>' * proposed[d.pk]
             out.append(
                 f'<tr class="sub" id="delivery-{d.pk}"><td></td>'

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import render
@@ -19,8 +19,9 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from vendorportal.audit import log as audit
+from vendorportal.collaboration.models import ProposalStatus
 from vendorportal.purchasing import access, exports, revisions, selectors
-from vendorportal.purchasing.models import InvoiceStatus, OrderStatus
+from vendorportal.purchasing.models import OrderStatus
 from vendorportal.web.access import viewer_of
 from vendorportal.web.forms import CommentForm, OpenLinesFilterForm
 from vendorportal.web.rows import open_line_rows_html, order_line_rows_html, order_row_actions
@@ -115,7 +116,16 @@ ORDER_SORTS = {
 def orders_list(request: HttpRequest, side: str) -> HttpResponse:
     viewer = viewer_of(request)
     show = request.GET.get("show", "open")
-    queryset = access.orders(viewer).select_related("vendor")
+    need = request.GET.get("need", "")
+    if need not in selectors.ORDER_NEEDS:
+        need = ""
+    if need:
+        # What a home counter counts, exactly (selectors.orders_needing): open orders.
+        show = "open"
+        queryset = selectors.orders_needing(viewer, need)
+    else:
+        queryset = access.orders(viewer)
+    queryset = queryset.select_related("vendor")
     if show == "open":
         queryset = queryset.filter(status=OrderStatus.ISSUED)
     elif show == "draft" and viewer.internal:
@@ -127,9 +137,11 @@ def orders_list(request: HttpRequest, side: str) -> HttpResponse:
         )
     sort = Sort.from_request(request, tuple(ORDER_SORTS), "-date")
     field = ORDER_SORTS[sort.key.lstrip("-")]
-    queryset = queryset.annotate(acknowledged=access.current_revision_acknowledged_for()).order_by(
-        f"-{field}" if sort.key.startswith("-") else field, "-pk"
-    )
+    pending = access.proposals(viewer).filter(order=OuterRef("pk"), status=ProposalStatus.PENDING)
+    queryset = queryset.annotate(
+        acknowledged=access.current_revision_acknowledged_for(),
+        proposal_pending=Exists(pending),
+    ).order_by(f"-{field}" if sort.key.startswith("-") else field, "-pk")
     total = queryset.count()
     paging = Paging.from_request(request, total, 100)
     orders = list(queryset[paging.offset : paging.offset + paging.size])
@@ -141,6 +153,8 @@ def orders_list(request: HttpRequest, side: str) -> HttpResponse:
             "side": side,
             "orders": orders,
             "show": show,
+            "need": need,
+            "needs": selectors.ORDER_NEEDS,
             "q": q,
             "sort": sort,
             "paging": paging,
@@ -255,11 +269,9 @@ def invoices_list(request: HttpRequest, side: str) -> HttpResponse:
     show = request.GET.get("show", "open")
     queryset = access.invoices(viewer).select_related("vendor")
     if show == "open":
-        queryset = queryset.filter(
-            status__in=[InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_PAID, InvoiceStatus.DISPUTED]
-        )
+        queryset = selectors.open_invoices(viewer).select_related("vendor")
     elif show == "exceptions":
-        queryset = queryset.filter(lines__match_status__in=selectors.match_exceptions()).distinct()
+        queryset = selectors.invoices_with_exceptions(viewer).select_related("vendor")
     total = queryset.count()
     paging = Paging.from_request(request, total, 100)
     invoices = list(
