@@ -77,10 +77,14 @@ def test_pending_proposals_mark_their_own_rows_on_both_pages(client, order, amos
 
     lines = client.get("/portal/open-lines/").content.decode()
     assert "change proposed" in row(lines, f"delivery-{first.pk}")
-    assert "rev 1 not acknowledged" in row(lines, f"delivery-{second.pk}")
+    assert 'rev 1</span> <span class="badge bad">not acknowledged' in row(
+        lines, f"delivery-{second.pk}"
+    )
     collaboration.proposal_withdraw(proposal=proposal, by=amos)
     lines = client.get("/portal/open-lines/").content.decode()
-    assert "rev 1 not acknowledged" in row(lines, f"delivery-{first.pk}")
+    assert 'rev 1</span> <span class="badge bad">not acknowledged' in row(
+        lines, f"delivery-{first.pk}"
+    )
 
 
 def test_another_vendors_proposal_marks_nothing(client, order, vendor_b, buyer, amos, bob):

@@ -13,6 +13,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
+from vendorportal.audit import words
 from vendorportal.audit.models import AuditEntry, Channel
 from vendorportal.web.access import buyer_view
 from vendorportal.web.tables import Paging
@@ -79,6 +80,8 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     total = queryset.count()
     paging = Paging.from_request(request, total, PAGE_SIZE)
     entries = list(queryset.order_by("-id")[paging.offset : paging.offset + paging.size])
+    for entry in entries:
+        entry.words = words.changes_in_words(entry.changes or {})  # type: ignore[attr-defined]
     return render(
         request,
         "buying/audit.html",

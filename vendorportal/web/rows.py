@@ -34,10 +34,19 @@ from vendorportal.web.formatting import date, money, quantity, status_badge
 def _ack_badge(row: dict[str, Any]) -> str:
     if row["proposal_pending"]:
         return '<span class="badge warn">change proposed</span>'
-    revision = row["order__revision"]
+    revision = f'<span class="small muted">rev {row["order__revision"]}</span> '
     if row["acknowledged"]:
-        return f'<span class="badge ok">rev {revision} acknowledged</span>'
-    return f'<span class="badge bad">rev {revision} not acknowledged</span>'
+        return f'{revision}<span class="badge ok">acknowledged</span>'
+    return f'{revision}<span class="badge bad">not acknowledged</span>'
+
+
+def _row_promise(row: dict[str, Any], date: Any) -> str:
+    """The supplier's word on an open delivery (services._Editor._renew_promise)."""
+    if row["promised_date"] and row["promised_date"] == row["due_date"]:
+        return '<span class="badge ok">confirmed</span>'
+    if row["promised_date"]:
+        return f"promised {date(row['promised_date'])}"
+    return '<span class="muted">not confirmed</span>'
 
 
 def open_line_rows_html(rows: Iterable[dict[str, Any]], *, order_url: str, internal: bool) -> str:
@@ -64,17 +73,19 @@ def open_line_rows_html(rows: Iterable[dict[str, Any]], *, order_url: str, inter
         out.append(
             f'<tr id="delivery-{r["id"]}"{row_class}>{vendor}{order_cell(r["order__number"])}'
             f"<td>{r['line__line_number']}-{r['delivery_number']}</td>"
-            f"<td>{escape(r['line__item__part_number'] or '')}</td>"
+            # The item and the supplier's own part number share a cell, as do the due date
+            # and the supplier's promise: the table fits a 1280 px screen.
+            f"<td>{escape(r['line__item__part_number'] or '')}"
+            f'<div class="small muted">{escape(r["line__vendor_part_number"])}</div></td>'
             f'<td class="wrap-text">{escape(r["line__description"])}</td>'
-            f"<td>{escape(r['line__vendor_part_number'])}</td>"
-            f"<td>{formatted_date(r['due_date'])}{late}</td>"
-            f"<td>{formatted_date(r['promised_date'])}</td>"
+            f"<td>{formatted_date(r['due_date'])}{late}"
+            f'<div class="small">{_row_promise(r, formatted_date)}</div></td>'
             f'<td class="num">{formatted_quantity(r["quantity"])} '
             f"{escaped(r['line__unit_of_measure'])}</td>"
             f'<td class="num">{formatted_quantity(r["received_quantity"])}</td>'
             f'<td class="num"><strong>{formatted_quantity(r["open_qty"])}</strong></td>'
             f'<td class="num">{money(r["line__unit_price"])} {escaped(r["order__currency"])}</td>'
-            f"<td>{_ack_badge(r)}</td></tr>\n"
+            f'<td class="wrap">{_ack_badge(r)}</td></tr>\n'
         )
     return "".join(out)
 
@@ -190,7 +201,7 @@ def order_line_rows_html(
 ) -> str:
     """The `<tr>` elements of the order page's lines table: each line, then its deliveries."""
     if not lines:
-        return '<tr><td colspan="12" class="muted">No lines yet.</td></tr>\n'
+        return '<tr><td colspan="11" class="muted">No lines yet.</td></tr>\n'
     blanket = order.kind == OrderKind.BLANKET
     schedule = "Release" if blanket else "Delivery"
     blank_cell = "<td></td>" if blanket else ""
@@ -207,17 +218,17 @@ def order_line_rows_html(
         out.append(
             f'<tr id="line-{number}">'
             f"<td><strong>{number}</strong></td>"
-            f"<td>{escape(line.item.part_number) if line.item else ''}</td>"
+            f"<td>{escape(line.item.part_number) if line.item else ''}"
+            f'<div class="small muted">{escape(line.vendor_part_number)}</div></td>'
             f'<td class="wrap-text">{escape(line.description)}</td>'
-            f"<td>{escape(line.vendor_part_number)}</td>"
             f'<td class="num">{quantity(line.quantity)} {escape(line.unit_of_measure)}</td>'
             f"{released}"
             f'<td class="num">{quantity(view.received)}</td>'
             f'<td class="num">{quantity(view.remaining)}</td>'
             f'<td class="num">{quantity(view.invoiced)}</td>'
             f'<td class="num">{money(line.unit_price)}</td>'
-            f"<td>{_status(line.status)}\n{price_proposed}</td>"
-            f"<td>{actions.line(line)}</td></tr>\n"
+            f'<td class="wrap">{_status(line.status)}\n{price_proposed}</td>'
+            f'<td class="wrap">{actions.line(line)}</td></tr>\n'
         )
         proposed = Counter(p.delivery_id for p in view.pending_proposals if p.delivery_id)
         for d in view.deliveries:
@@ -230,12 +241,12 @@ def order_line_rows_html(
             changes = ' <span class="badge warn">change proposed</span>' * proposed[d.pk]
             out.append(
                 f'<tr class="sub" id="delivery-{d.pk}"><td></td>'
-                f'<td colspan="3">{schedule} {number}-{d.delivery_number} · due '
+                f'<td colspan="2" class="wrap">{schedule} {number}-{d.delivery_number} · due '
                 f"<strong>{date(d.due_date)}</strong>{late}{promised}\n{changes}</td>"
                 f'<td class="num">{quantity(d.quantity)}</td>{blank_cell}'
                 f'<td class="num">{quantity(d.received_quantity)}</td>'
                 f'<td class="num">{quantity(d.open_quantity)} open</td><td></td><td></td>'
                 f"<td>{_status(d.status)}</td>"
-                f"<td>{actions.delivery(line, d)}</td></tr>\n"
+                f'<td class="wrap">{actions.delivery(line, d)}</td></tr>\n'
             )
     return "".join(out)
