@@ -949,3 +949,26 @@ def test_internal_and_draft_edits_record_old_and_new_values():
     )
     row = newest("order.draft_updated")
     assert row.changes == {f"line {number}.delivery 1.due_date": [DUE.isoformat(), "2026-12-18"]}
+
+
+def test_the_audit_trail_says_changes_in_words_in_the_one_date_style():
+    from vendorportal.audit.words import change_in_words
+
+    assert (
+        change_in_words("line 10.delivery 1.due_date", ["2026-12-08", "2026-12-11"])
+        == "Line 10 delivery 1 due date: 8 Dec 2026 → 11 Dec 2026"
+    )
+    assert (
+        change_in_words("line 10.delivery 1.promised_date", ["2026-12-08", None])
+        == "Line 10 delivery 1 promised date: 8 Dec 2026 → —"
+    )
+    assert change_in_words("line 20.quantity", ["360.0000", "400"]) == (
+        "Line 20 quantity: 360 → 400"
+    )
+    assert change_in_words("line 20.unit_price", ["2.5000", "2.4500"]) == (
+        "Line 20 unit price: 2.50 → 2.45"
+    )
+    assert change_in_words("payment_terms", ["Net 30", "Net 45"]) == (
+        "Payment terms: Net 30 → Net 45"
+    )
+    assert change_in_words("is_active", [True, False]) == "Active: yes → no"
