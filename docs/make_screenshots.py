@@ -80,6 +80,17 @@ def main() -> None:
         buyer = browser.new_page(viewport={"width": 1400, "height": 900})
         log_in(buyer, args.base, "buyer@demo.vendorportal.test", args.password)
         buyer.screenshot(path=str(OUT / "buyer-work-queues.png"))
+        # A blanket order: the agreement's ledger first, its call-offs below.
+        buyer.goto(f"{args.base}/buying/orders/?show=open&sort=-revision")
+        buyer.click("table.data tbody tr:has-text('Blanket') >> nth=0 >> a")
+        buyer.wait_for_load_state("networkidle")
+        buyer.screenshot(path=str(OUT / "buyer-blanket-order.png"), full_page=True)
+        # A supplier's phone (390 px): the menu folds, tables scroll in their panel.
+        phone = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2)
+        log_in(phone, args.base, "sales@acme.demo.vendorportal.test", args.password)
+        phone.screenshot(path=str(OUT / "supplier-phone-home.png"))
+        phone.goto(f"{args.base}/portal/open-lines/")
+        phone.screenshot(path=str(OUT / "supplier-phone-open-lines.png"))
         browser.close()
     print(f"screenshots written to {OUT}")
 

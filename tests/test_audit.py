@@ -52,6 +52,7 @@ COVERED_SERVICES = {
     "purchasing.services.order_issue",
     "purchasing.services.order_revise",
     "purchasing.services.release_add",
+    "purchasing.services.call_off",
     "purchasing.services.line_close",
     "purchasing.services.line_cancel",
     "purchasing.services.order_close",
@@ -240,6 +241,14 @@ def _release(w: World):
     ), w.buyer
 
 
+def _call_off(w: World):
+    order = make_order(
+        vendor=w.vendor, by=w.buyer, kind="blanket", lines=[("1000", "1.00"), ("50", "3")]
+    )
+    releases = [services.Release(10, D("100"), DUE), services.Release(20, D("5"), DUE)]
+    return lambda: services.call_off(order=order, releases=releases, by=w.buyer), w.buyer
+
+
 def _return(w: World):
     order = w.received()
     delivery = order.deliveries.get()
@@ -358,6 +367,7 @@ CASES: dict[str, Case] = {
     ),
     "purchasing.services.order_revise": _revise,
     "purchasing.services.release_add": _release,
+    "purchasing.services.call_off": _call_off,
     "purchasing.services.line_close": lambda w: _line(w, services.line_close),
     "purchasing.services.line_cancel": lambda w: _line(w, services.line_cancel),
     "purchasing.services.order_close": lambda w: (

@@ -155,6 +155,7 @@ RULES: dict[str, Rule] = {
     "buying:order-receive": Rule("buyer", GET_POST, ok=(302, 400)),
     "buying:order-invoice": Rule("buyer", GET_POST, ok=(302, 400)),
     "buying:line-release": Rule("buyer", GET_POST, ok=(302, 400)),
+    "buying:order-call-off": Rule("buyer", GET_POST, ok=(302, 400)),
     "buying:line-close": Rule("buyer", GET_POST, ok=(302, 400)),
     "buying:proposal-accept": Rule("buyer", POST, ok=(302, 400)),
     "buying:proposal-reject": Rule("buyer", GET_POST, ok=(302, 400)),
@@ -332,7 +333,7 @@ def instances(world: World, route: Route) -> list[tuple[str, str | None]]:
             values["pk"] = str(side.token.pk)  # type: ignore[union-attr]
         if route.name == "portal:team:invitation-revoke":
             values["public_id"] = str(side.invitation.public_id)  # type: ignore[union-attr]
-        if route.name in ("buying:line-release",):
+        if route.name in ("buying:line-release", "buying:order-call-off"):
             values["number"] = side.blanket.number
         url = "/" + _fill(route.pattern, values)
         if route.name == "portal:order-propose":

@@ -21,6 +21,7 @@ from tests.test_purchasing_services import receive
 from vendorportal.collaboration import services as collaboration
 from vendorportal.collaboration.models import AcknowledgementResponse
 from vendorportal.purchasing import services
+from vendorportal.web import formatting
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -125,3 +126,20 @@ def test_the_open_invoices_counter_leads_to_the_open_invoices(client, world, amo
     ]
     assert figure == 1
     assert rows_behind(client, href) == {("invoice", str(world["exception"].pk))}
+
+
+def test_the_orders_list_shows_value_what_is_open_and_the_next_due_date(
+    client, vendor_a, buyer, amos
+):
+    order = make_order(
+        vendor=vendor_a, by=buyer, lines=[("100", "2.50"), ("10", "4")], due=clock.days(9)
+    )
+    receive(order, 10, "40", buyer)
+    client.force_login(amos)
+    page = client.get("/portal/orders/?sort=-value").content.decode()
+    start = page.index(f'id="order-{order.number}"')
+    row = page[start : page.index("</tr>", start)]
+    assert "290.00" in row  # 100 x 2.50 + 10 x 4
+    assert "190.00" in row and ">70<" in row  # open: 60 x 2.50 + 10 x 4; 70 pieces
+    assert f"<td>{formatting.date(clock.days(9))}</td>" in row  # the next due, in the one style
+    assert "proposal pending" not in row

@@ -325,6 +325,19 @@ CASES: list[Case] = [
         ("purchasing.invoice",),
     ),
     Case(
+        "buying:order-call-off",
+        "buyer",
+        _portal("/buying/orders/{a.blanket.number}/call-off"),
+        lambda w: {"quantity_10": "5", "due_date_10": "2027-01-10", "reason": "week 2"},
+        {
+            "purchasing.delivery": {"+"},
+            "purchasing.purchaseorder": {"revision"},
+            "purchasing.revision": {"+"},
+            **EVENT,
+        },
+        ("purchasing.delivery",),
+    ),
+    Case(
         "buying:line-release",
         "buyer",
         _portal("/buying/orders/{a.blanket.number}/lines/10/release"),

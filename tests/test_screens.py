@@ -155,8 +155,9 @@ def test_open_lines_filter_sort_and_exports(client, vendor_a, buyer, amos):
     assert "The end of the due range is before its start." in bad.content.decode()
     csv_text = client.get("/portal/open-lines.csv?po=EARLY").content.decode("utf-8-sig")
     header, *rows = csv_text.strip().splitlines()
-    assert header.startswith("PO,Revision,Line,Delivery,Item")
-    assert len(rows) == 1 and rows[0].startswith("PO-EARLY,1,10,1,")
+    assert header.startswith("PO,Order date,Revision,Line,Delivery,Item")
+    assert len(rows) == 1 and rows[0].startswith("PO-EARLY,")
+    assert ",1,10,1," in rows[0]
     workbook = load_workbook(io.BytesIO(client.get("/portal/open-lines.xlsx").content))
     sheet = workbook.active
     assert sheet.max_row == 3  # header + two open deliveries

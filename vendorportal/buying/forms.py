@@ -84,6 +84,59 @@ class ReleaseForm(ReasonMixin):
     field_order = ["quantity", "due_date", "reason"]
 
 
+class CallOffForm(ReasonMixin):
+    """A call-off: a quantity and due date for each blanket line to release now (a blank
+    quantity releases nothing on that line). One revision for all of them."""
+
+    def __init__(self, *args: Any, lines: list[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lines = lines
+        reason = self.fields.pop("reason")
+        for line in lines:
+            self.fields[f"quantity_{line.line_number}"] = forms.DecimalField(
+                label=f"Line {line.line_number} quantity",
+                required=False,
+                min_value=Decimal("0.0001"),
+                decimal_places=4,
+                max_digits=16,
+            )
+            self.fields[f"due_date_{line.line_number}"] = forms.DateField(
+                label=f"Line {line.line_number} due date", required=False, widget=DATE
+            )
+        self.fields["reason"] = reason
+
+    def rows(self) -> list[tuple[Any, Any, Any]]:
+        """(line, quantity field, due date field) for the table on the page."""
+        return [
+            (line, self[f"quantity_{line.line_number}"], self[f"due_date_{line.line_number}"])
+            for line in self.lines
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        wanted = 0
+        for line in self.lines:
+            quantity = data.get(f"quantity_{line.line_number}")
+            due = data.get(f"due_date_{line.line_number}")
+            if quantity and not due:
+                self.add_error(f"due_date_{line.line_number}", "When is it due?")
+            wanted += bool(quantity)
+        if not wanted and not self.errors:
+            raise forms.ValidationError("Enter a quantity for at least one line.")
+        return data
+
+    def releases(self) -> list[tuple[int, Decimal, Any]]:
+        return [
+            (
+                line.line_number,
+                self.cleaned_data[f"quantity_{line.line_number}"],
+                self.cleaned_data[f"due_date_{line.line_number}"],
+            )
+            for line in self.lines
+            if self.cleaned_data.get(f"quantity_{line.line_number}")
+        ]
+
+
 class CloseForm(forms.Form):
     reason = forms.CharField(
         label="Reason",

@@ -9,7 +9,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.db.models import Count, F, Min, Q, Sum
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -19,7 +19,7 @@ from vendorportal.collaboration import services as collaboration
 from vendorportal.collaboration.models import ProposalStatus
 from vendorportal.errors import DomainError
 from vendorportal.purchasing import access, selectors, services
-from vendorportal.purchasing.models import LineStatus, OrderStatus, PurchaseOrder
+from vendorportal.purchasing.models import LineStatus, OrderKind, OrderStatus, PurchaseOrder
 from vendorportal.web.access import buyer_view, viewer_of
 from vendorportal.web.errors import add_domain_error
 from vendorportal.web.views import order_context
@@ -39,6 +39,13 @@ def home(request: HttpRequest) -> HttpResponse:
         .annotate(
             acknowledged=access.current_revision_acknowledged_for(),
             revision_date=access.current_revision_date(),
+            # A blanket order is waiting on its open releases, not on a revision count.
+            to_confirm=Count(
+                "deliveries",
+                filter=Q(
+                    deliveries__status=LineStatus.OPEN, deliveries__promised_date__isnull=True
+                ),
+            ),
         )
         .filter(acknowledged=False)
         .select_related("vendor")
@@ -275,6 +282,52 @@ def line_release(request: HttpRequest, number: str, line_number: str) -> HttpRes
         submit="Add release",
         intro=f"Committed {line.quantity.normalize():,f}, released {released.normalize():,f}: "
         f"up to {(line.quantity - released).normalize():,f} more can be released.",
+    )
+
+
+@buyer_view
+@require_http_methods(["GET", "HEAD", "POST"])
+def order_call_off(request: HttpRequest, number: str) -> HttpResponse:
+    """Release several blanket lines at once: one revision, acknowledged once."""
+    viewer = viewer_of(request)
+    order = _order(request, number)
+    if order.kind != OrderKind.BLANKET:
+        raise Http404("Only a blanket order is called off.")
+    lines = list(
+        order.lines.filter(status=LineStatus.OPEN)
+        .select_related("item")
+        .annotate(
+            released=Sum("deliveries__quantity", filter=~Q(deliveries__status=LineStatus.CANCELLED))
+        )
+        .order_by("line_number")
+    )
+    for line in lines:
+        line.released = line.released or 0
+        line.to_release = line.quantity - line.released  # type: ignore[attr-defined]
+    form = buying_forms.CallOffForm(request.POST or None, lines=lines)
+    if form.is_bound and form.is_valid():
+        releases = [services.Release(n, q, due) for n, q, due in form.releases()]
+        done = _attempt(
+            request,
+            form,
+            lambda: services.call_off(
+                order=order, releases=releases, by=viewer.user, reason=form.cleaned_data["reason"]
+            ),
+            f"Call-off of {len(releases)} release{'s' if len(releases) != 1 else ''} "
+            f"sent to the supplier as one revision.",
+            order.number,
+        )
+        if done:
+            return done
+    return _form_page(
+        request,
+        order,
+        form,
+        title=f"Call off from {order.number}",
+        submit="Send call-off",
+        intro="Every quantity entered becomes a release; together they are one revision, "
+        "which the supplier acknowledges once.",
+        template="buying/call_off.html",
     )
 
 

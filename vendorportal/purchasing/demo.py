@@ -799,21 +799,22 @@ class _Plan:
         line = self.add_line(part, quantity, due=due, not_before=when)
         return services.AddLine(self.line_input(line))
 
-    def release(
-        self, when: dt.datetime, line: int, quantity: Decimal, due: dt.date, reason: str
+    def call_off(
+        self, when: dt.datetime, releases: list[tuple[int, Decimal, dt.date]], reason: str
     ) -> None:
-        planned = self.lines[line]
-        planned.deliveries.append(
-            _PlannedDelivery(len(planned.deliveries) + 1, quantity, due, when)
-        )
+        """Several releases at once (an MRP run): one revision for the supplier."""
+        for line, quantity, due in releases:
+            planned = self.lines[line]
+            planned.deliveries.append(
+                _PlannedDelivery(len(planned.deliveries) + 1, quantity, due, when)
+            )
         self._revised(when)
         self.b.add(
             when,
-            f"release on line {line}",
-            lambda: services.release_add(
-                line=self._line(line),
-                quantity=quantity,
-                due_date=due,
+            f"call-off of {len(releases)} releases",
+            lambda: services.call_off(
+                order=self.po,
+                releases=[services.Release(line, q, due) for line, q, due in releases],
                 by=self.buyer,
                 reason=reason,
             ),
@@ -1438,6 +1439,7 @@ class _Builder:
         while call_off <= self.yesterday:
             number += 1
             due = _workday(call_off + dt.timedelta(days=cadence))
+            releases = []
             for index, (_part, _committed, per_release) in enumerate(lines):
                 line = plan.lines[10 * (index + 1)]
                 step = line.item.step
@@ -1446,11 +1448,11 @@ class _Builder:
                 released = sum((d.quantity for d in line.live()), ZERO)
                 if released + quantity > line.quantity:
                     continue
-                plan.release(
-                    _at(call_off, 10, (7 * number) % 45 + 3 * index),
-                    line.number,
-                    quantity,
-                    due,
+                releases.append((line.number, quantity, due))
+            if releases:
+                plan.call_off(
+                    _at(call_off, 10, (7 * number) % 45),
+                    releases,
                     reason=f"Call-off {number} under {agreement} "
                     f"(MRP run, week {call_off.isocalendar().week})",
                 )

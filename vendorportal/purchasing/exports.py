@@ -1,4 +1,6 @@
-"""Open lines as CSV and XLSX: the same filter and columns as the screen, no more.
+"""Open lines as CSV and XLSX: the screen's filter and rows, with what a clerk reconciling
+them needs beside each (the order's date and ship-to, the open value, the proposal on the
+delivery), never another vendor's row or an internal field.
 
 Text cells go through core/cells.py, so no text from the ERP or a buyer runs as a formula."""
 
@@ -7,15 +9,20 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
 
 from vendorportal.core import cells
 
+CENT = Decimal("0.01")
+
 COLUMNS: list[tuple[str, str]] = [
     ("PO", "order__number"),
+    ("Order date", "order_date"),
     ("Revision", "order__revision"),
     ("Line", "line__line_number"),
     ("Delivery", "delivery_number"),
@@ -29,10 +36,20 @@ COLUMNS: list[tuple[str, str]] = [
     ("Open quantity", "open_qty"),
     ("UoM", "line__unit_of_measure"),
     ("Unit price", "line__unit_price"),
+    ("Open value", "open_value"),
     ("Currency", "order__currency"),
     ("Acknowledgement", "ack_state"),
+    ("Proposed due date", "proposed_due_date"),
+    ("Proposed quantity", "proposed_quantity"),
+    ("Proposed unit price", "proposed_unit_price"),
+    ("Proposal", "proposal_status"),
+    ("Ship to", "ship_to"),
 ]
 VENDOR_COLUMNS: list[tuple[str, str]] = [("Vendor", "vendor__code")]
+QUANTITIES = {"quantity", "received_quantity", "open_qty", "proposed_quantity"}
+PRICES = {"line__unit_price", "proposed_unit_price"}
+MONEY = {"open_value"}
+DATES = {"order_date", "due_date", "promised_date", "proposed_due_date"}
 
 
 def ack_state(row: dict[str, Any]) -> str:
@@ -49,8 +66,24 @@ def columns(internal: bool) -> list[tuple[str, str]]:
 
 def _values(rows: Iterable[dict[str, Any]], cols: list[tuple[str, str]]) -> Iterable[list[Any]]:
     for row in rows:
-        row = {**row, "ack_state": ack_state(row)}
+        row = {
+            "order_date": None,
+            "ship_to": "",
+            "proposed_due_date": None,
+            "proposed_quantity": None,
+            "proposed_unit_price": None,
+            "proposal_status": "",
+            **row,
+            "ack_state": ack_state(row),
+            "open_value": (row["open_qty"] * row["line__unit_price"]).quantize(CENT),
+        }
         yield [row[key] for _, key in cols]
+
+
+def plain(value: Decimal) -> str:
+    """A decimal as a spreadsheet reads it: no trailing zeros, no thousands separator."""
+    text = format(value.normalize(), "f")
+    return text
 
 
 def to_csv(rows: Iterable[dict[str, Any]], *, internal: bool) -> bytes:
@@ -58,37 +91,59 @@ def to_csv(rows: Iterable[dict[str, Any]], *, internal: bool) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow([title for title, _ in cols])
+    keys = [key for _, key in cols]
     for values in _values(rows, cols):
-        writer.writerow(["" if v is None else cells.for_csv(v) for v in values])
+        writer.writerow(
+            [
+                ""
+                if v is None
+                else plain(v)
+                if isinstance(v, Decimal) and key not in MONEY
+                else cells.for_csv(v)
+                for key, v in zip(keys, values, strict=True)
+            ]
+        )
     # A byte-order mark so that spreadsheet programs read UTF-8 correctly.
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
+def _number_format(key: str, value: Any) -> str | None:
+    """Excel's format for a cell: whole quantities without a decimal point ("360", never
+    "360."), prices to the cent unless they have more places, dates as dates."""
+    if key in QUANTITIES and isinstance(value, Decimal):
+        return "#,##0" if value == value.to_integral_value() else "#,##0.0###"
+    if key in PRICES:
+        return "#,##0.00##"
+    if key in MONEY:
+        return "#,##0.00"
+    if key in DATES:
+        return "d mmm yyyy"
+    return None
+
+
 def to_xlsx(rows: Iterable[dict[str, Any]], *, internal: bool) -> bytes:
     cols = columns(internal)
+    keys = [key for _, key in cols]
     workbook = Workbook()
     sheet = workbook.create_sheet("Open lines", 0)
     workbook.remove(workbook.worksheets[1])
     sheet.append([title for title, _ in cols])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
+    widths = [len(title) for title, _ in cols]
     for values in _values(rows, cols):
         sheet.append(values)
-        for cell in sheet[sheet.max_row]:
+        for index, (key, cell) in enumerate(zip(keys, sheet[sheet.max_row], strict=True)):
             cells.to_xlsx_cell(cell)
+            shape = _number_format(key, cell.value)
+            if shape:
+                cell.number_format = shape
+            shown = len(str(cell.value)) if cell.value is not None else 0
+            widths[index] = max(widths[index], 11 if key in DATES else min(shown, 50))
     sheet.freeze_panes = "A2"
-    for index, (title, key) in enumerate(cols, start=1):
-        letter = sheet.cell(row=1, column=index).column_letter
-        sheet.column_dimensions[letter].width = max(len(title) + 2, 12 if "date" in key else 10)
-        if key in {"quantity", "received_quantity", "open_qty"}:
-            for cell in sheet[letter][1:]:
-                cell.number_format = "#,##0.####"
-        elif key == "line__unit_price":
-            for cell in sheet[letter][1:]:
-                cell.number_format = "#,##0.00##"
-        elif key in {"due_date", "promised_date"}:
-            for cell in sheet[letter][1:]:
-                cell.number_format = "yyyy-mm-dd"
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(cols))}{max(sheet.max_row, 1)}"
+    for index, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width + 2
     output = io.BytesIO()
     workbook.save(output)
     return output.getvalue()

@@ -14,7 +14,19 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
+from django.db.models import (
+    Count,
+    DecimalField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+)
 from django.utils import timezone
 
 from vendorportal.collaboration.models import ProposalStatus
@@ -25,6 +37,7 @@ from vendorportal.purchasing.models import (
     Delivery,
     InvoiceLine,
     InvoiceStatus,
+    Line,
     LineStatus,
     MatchStatus,
     OrderKind,
@@ -161,6 +174,41 @@ def _finish_open_line_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
+def with_export_details(viewer: Viewer, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Add what the exports show beside each open delivery: its order's date and ship-to,
+    and the newest proposal on it (or on its line's price), in two queries."""
+    numbers = {row["order__number"] for row in rows}
+    orders: dict[str, dict[str, Any]] = {
+        o["number"]: dict(o)
+        for o in access.orders(viewer)
+        .filter(number__in=numbers)
+        .values("number", "order_date", "ship_to")
+    }
+    newest: dict[Any, Any] = {}
+    ids = [row["id"] for row in rows]
+    for proposal in (
+        access.proposals(viewer)
+        .filter(Q(delivery_id__in=ids) | Q(delivery__isnull=True, order__number__in=numbers))
+        .select_related("line", "order")
+        .order_by("created_at", "pk")
+    ):
+        key = proposal.delivery_id or (proposal.order.number, proposal.line.line_number)
+        newest[key] = proposal  # the newest wins
+    for row in rows:
+        order = orders.get(row["order__number"], {})
+        row["order_date"] = order.get("order_date")
+        row["ship_to"] = order.get("ship_to", "")
+        found = newest.get(row["id"]) or newest.get(
+            (row["order__number"], row["line__line_number"])
+        )
+        if found is not None:
+            row["proposed_due_date"] = found.proposed_due_date
+            row["proposed_quantity"] = found.proposed_quantity
+            row["proposed_unit_price"] = found.proposed_unit_price
+            row["proposal_status"] = found.get_status_display()
+    return rows
+
+
 def open_line_rows(
     viewer: Viewer, filters: OpenLineFilters, *, sort: str, offset: int, limit: int | None
 ) -> list[dict[str, Any]]:
@@ -234,6 +282,31 @@ def orders_needing(viewer: Viewer, need: str) -> QuerySet[PurchaseOrder]:
         pending = access.proposals(viewer).filter(status=ProposalStatus.PENDING)
         return queryset.filter(pk__in=pending.values("order_id"))
     return queryset
+
+
+def with_order_figures(queryset: QuerySet[PurchaseOrder]) -> QuerySet[PurchaseOrder]:
+    """The orders list's figures per order: its value, what is still open (quantity and
+    value) and the next open due date. Subqueries, so the list stays one query."""
+    open_deliveries = Delivery.objects.filter(order=OuterRef("pk"), status=LineStatus.OPEN).values(
+        "order"
+    )
+    live_lines = Line.objects.filter(order=OuterRef("pk")).exclude(status=LineStatus.CANCELLED)
+    amount = ExpressionWrapper(F("quantity") * F("unit_price"), output_field=DecimalField())
+    open_quantity = ExpressionWrapper(
+        F("quantity") - F("received_quantity"), output_field=DecimalField()
+    )
+    open_amount = ExpressionWrapper(
+        (F("quantity") - F("received_quantity")) * F("line__unit_price"),
+        output_field=DecimalField(),
+    )
+    return queryset.annotate(
+        order_value=Subquery(
+            live_lines.values("order").annotate(total=Sum(amount)).values("total")
+        ),
+        open_quantity=Subquery(open_deliveries.annotate(total=Sum(open_quantity)).values("total")),
+        open_value=Subquery(open_deliveries.annotate(total=Sum(open_amount)).values("total")),
+        next_due=Subquery(open_deliveries.annotate(first=Min("due_date")).values("first")),
+    )
 
 
 def due_soon_window(days: int = DUE_SOON_DAYS) -> tuple[dt.date, dt.date]:
@@ -319,8 +392,14 @@ class OrderPage:
     comments_by_id: dict[int, Any]
     # The order's invoices by id: an "invoice recorded" entry shows the invoice's state now.
     invoices_by_id: dict[int, Any]
-    current_acknowledged: bool
-    totals: dict[str, Decimal]
+    # Since the supplier's last acknowledgement (its revision number, or None): the
+    # deliveries added or changed after it, as (line number, delivery number) -> "new" or
+    # "changed", so a blanket order's supplier sees which releases the current revision
+    # asks about.
+    last_acknowledged: int | None = None
+    since_acknowledged: dict[tuple[int, int], str] = field(default_factory=dict)
+    current_acknowledged: bool = False
+    totals: dict[str, Decimal] = field(default_factory=dict)
 
 
 def _attach(instance: Any, relation: str, loaded: dict[int, Any]) -> None:
@@ -384,7 +463,16 @@ def order_page(viewer: Viewer, order: PurchaseOrder) -> OrderPage:
         if line.status != LineStatus.CANCELLED:
             totals["amount"] += line.quantity * line.unit_price
             totals["received_value"] += received * line.unit_price
+            # The agreement's ledger (blanket orders): what is released and still to release.
+            totals["released_value"] = totals.get("released_value", ZERO) + (
+                released * line.unit_price
+            )
+            totals["to_release_value"] = totals.get("to_release_value", ZERO) + (
+                view.remaining * line.unit_price
+            )
         line_views.append(view)
+    if order.kind == OrderKind.BLANKET:
+        totals.update(_agreement_shares(order, totals))
     receipts = list(
         access.receipts(viewer)
         .filter(order=order)
@@ -420,6 +508,9 @@ def order_page(viewer: Viewer, order: PurchaseOrder) -> OrderPage:
     comments_by_id = {
         c.pk: c for c in access.comments(viewer, order).filter(pk__in=[i for i in comment_ids if i])
     }
+    last_acknowledged, since_acknowledged = _since_last_acknowledgement(
+        order, revisions, acknowledgements
+    )
     return OrderPage(
         order=order,
         lines=line_views,
@@ -431,9 +522,44 @@ def order_page(viewer: Viewer, order: PurchaseOrder) -> OrderPage:
         timeline=timeline,
         comments_by_id=comments_by_id,
         invoices_by_id={invoice.pk: invoice for invoice in invoices},
+        last_acknowledged=last_acknowledged,
+        since_acknowledged=since_acknowledged,
         current_acknowledged=order.revision in acknowledgements,
         totals=totals,
     )
+
+
+def _agreement_shares(order: PurchaseOrder, totals: dict[str, Decimal]) -> dict[str, Decimal]:
+    """How far into a blanket agreement we are: of its time, and of its value released."""
+    shares: dict[str, Decimal] = {}
+    if totals["amount"]:
+        shares["released_share"] = totals.get("released_value", ZERO) * 100 / totals["amount"]
+    if order.valid_from and order.valid_to and order.valid_to > order.valid_from:
+        days = (order.valid_to - order.valid_from).days
+        gone = min(max((timezone.localdate() - order.valid_from).days, 0), days)
+        shares["time_share"] = Decimal(gone * 100) / days
+        shares["days_left"] = Decimal(days - gone)
+    return shares
+
+
+def _since_last_acknowledgement(
+    order: PurchaseOrder, revisions: list[Any], acknowledgements: dict[int, Any]
+) -> tuple[int | None, dict[tuple[int, int], str]]:
+    """What the revisions after the supplier's last acknowledgement did to deliveries."""
+    answered = [number for number in acknowledgements if number < order.revision]
+    if order.revision in acknowledgements or not answered:
+        return None, {}
+    last = max(answered)
+    touched: dict[tuple[int, int], str] = {}
+    for revision in sorted(revisions, key=lambda r: r.number):
+        if revision.number <= last:
+            continue
+        for change in revision.changes or []:
+            if change.get("target") != "delivery":
+                continue
+            key = (int(change["line"]), int(change["delivery"]))
+            touched[key] = "new" if change["op"] == "add" else touched.get(key, "changed")
+    return last, touched
 
 
 def match_exceptions() -> list[str]:

@@ -994,6 +994,54 @@ def order_revise(
     )
 
 
+@dataclass(frozen=True)
+class Release:
+    """One release of a call-off: so much of a blanket line, due then."""
+
+    line: int
+    quantity: Decimal
+    due_date: dt.date
+
+
+@service
+def call_off(
+    *,
+    order: PurchaseOrder,
+    releases: Sequence[Release],
+    by: User | None,
+    reason: str = "",
+) -> list[Delivery]:
+    """Release several quantities of a blanket order at once (a call-off, an MRP run): one
+    revision, so the supplier acknowledges the call-off once. Each release is refused
+    beyond its line's committed quantity, and then none is made."""
+    if order.kind != OrderKind.BLANKET:
+        raise DomainError(
+            f"Order {order.number} is not a blanket order; add a delivery instead.", field="line"
+        )
+    if not releases:
+        raise DomainError("Release at least one quantity.", field="releases")
+    added: list[Delivery] = []
+
+    def edit(editor: _Editor) -> None:
+        for release in releases:
+            added.append(
+                editor.add_delivery(editor.line(release.line), release.quantity, release.due_date)
+            )
+
+    lines = sorted({release.line for release in releases})
+    _revise(
+        order,
+        by=by,
+        reason=reason
+        or (f"Call-off: {len(releases)} releases" if len(releases) > 1 else "Release added"),
+        kind="release.added",
+        summary=None,
+        edit=edit,
+        data={"lines": lines, "releases": len(releases)},
+    )
+    return added
+
+
 @service
 def release_add(
     *,
@@ -1003,27 +1051,14 @@ def release_add(
     by: User | None,
     reason: str = "",
 ) -> Delivery:
-    """Add a release to a blanket line; refused beyond the committed quantity."""
-    order = line.order
-    if order.kind != OrderKind.BLANKET:
-        raise DomainError(
-            f"Order {order.number} is not a blanket order; add a delivery instead.", field="line"
-        )
-    added: list[Delivery] = []
-
-    def edit(editor: _Editor) -> None:
-        added.append(editor.add_delivery(editor.line(line.line_number), quantity, due_date))
-
-    _revise(
-        order,
+    """Add one release to a blanket line (a call-off of one)."""
+    (added,) = call_off(
+        order=line.order,
+        releases=[Release(line.line_number, quantity, due_date)],
         by=by,
-        reason=reason or "Release added",
-        kind="release.added",
-        summary=None,
-        edit=edit,
-        data={"line": line.line_number},
+        reason=reason,
     )
-    return added[0]
+    return added
 
 
 @service
@@ -1684,9 +1719,11 @@ __all__ = [
     "LineInput",
     "OrderChange",
     "ReceiptLineInput",
+    "Release",
     "SetDelivery",
     "SetHeader",
     "SetLine",
+    "call_off",
     "invoice_dispute",
     "invoice_record",
     "invoice_resolve_dispute",

@@ -197,7 +197,14 @@ def order_row_actions(side: str, order: PurchaseOrder, *, csrf_token: str) -> Ro
 
 
 def order_line_rows_html(
-    lines: list[LineView], *, order: PurchaseOrder, actions: RowActions, today: dt.date
+    lines: list[LineView],
+    *,
+    order: PurchaseOrder,
+    actions: RowActions,
+    today: dt.date,
+    since: dict[tuple[int, int], str] | None = None,
+    last_acknowledged: int | None = None,
+    all_releases: bool = True,
 ) -> str:
     """The `<tr>` elements of the order page's lines table: each line, then its deliveries."""
     if not lines:
@@ -231,7 +238,20 @@ def order_line_rows_html(
             f'<td class="wrap">{actions.line(line)}</td></tr>\n'
         )
         proposed = Counter(p.delivery_id for p in view.pending_proposals if p.delivery_id)
-        for d in view.deliveries:
+        deliveries = view.deliveries
+        if blanket and not all_releases:
+            # A blanket line lives for a year of call-offs: the releases received in full
+            # (or cancelled) are history, folded into one row that unfolds them.
+            done = [d for d in deliveries if d.status != LineStatus.OPEN]
+            deliveries = [d for d in deliveries if d.status == LineStatus.OPEN]
+            if done:
+                out.append(
+                    f'<tr class="sub folded"><td></td><td colspan="10" class="muted">'
+                    f"{len(done)} earlier release{'s' if len(done) != 1 else ''} received "
+                    f'or cancelled · <a href="?releases=all#order-lines">show all releases</a>'
+                    "</td></tr>\n"
+                )
+        for d in deliveries:
             late = (
                 ' <span class="badge bad">overdue</span>'
                 if d.status == LineStatus.OPEN and d.due_date < today
@@ -239,6 +259,9 @@ def order_line_rows_html(
             )
             promised = _promise(d, date)
             changes = ' <span class="badge warn">change proposed</span>' * proposed[d.pk]
+            what = (since or {}).get((number, d.delivery_number))
+            if what:
+                changes += f' <span class="badge info">{what} since rev {last_acknowledged}</span>'
             out.append(
                 f'<tr class="sub" id="delivery-{d.pk}"><td></td>'
                 f'<td colspan="2" class="wrap">{schedule} {number}-{d.delivery_number} · due '

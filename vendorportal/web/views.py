@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import render
@@ -27,6 +27,7 @@ from vendorportal.web.forms import CommentForm, OpenLinesFilterForm
 from vendorportal.web.rows import open_line_rows_html, order_line_rows_html, order_row_actions
 from vendorportal.web.tables import Paging, Sort
 
+REVISIONS_SHOWN = 6
 OPEN_LINES_PAGE = 500  # suppliers reconciling want every open delivery on one screen
 
 
@@ -77,6 +78,7 @@ def open_lines_export(request: HttpRequest, side: str, fmt: str) -> HttpResponse
         request, tuple(selectors.OPEN_LINE_SORTS), selectors.OPEN_LINE_DEFAULT_SORT
     )
     rows = selectors.open_line_rows(viewer, filters, sort=sort.key, offset=0, limit=None)
+    rows = selectors.with_export_details(viewer, rows)
     stamp = timezone.localdate().isoformat()
     if fmt == "csv":
         response = HttpResponse(
@@ -110,6 +112,9 @@ ORDER_SORTS = {
     "revision": "revision",
     "vendor": "vendor__code",
     "updated": "updated_at",
+    "value": "order_value",
+    "open_value": "open_value",
+    "next_due": "next_due",
 }
 
 
@@ -138,10 +143,17 @@ def orders_list(request: HttpRequest, side: str) -> HttpResponse:
     sort = Sort.from_request(request, tuple(ORDER_SORTS), "-date")
     field = ORDER_SORTS[sort.key.lstrip("-")]
     pending = access.proposals(viewer).filter(order=OuterRef("pk"), status=ProposalStatus.PENDING)
-    queryset = queryset.annotate(
-        acknowledged=access.current_revision_acknowledged_for(),
-        proposal_pending=Exists(pending),
-    ).order_by(f"-{field}" if sort.key.startswith("-") else field, "-pk")
+    queryset = selectors.with_order_figures(
+        queryset.annotate(
+            acknowledged=access.current_revision_acknowledged_for(),
+            proposal_pending=Exists(pending),
+        )
+    ).order_by(
+        F(field).desc(nulls_last=True)
+        if sort.key.startswith("-")
+        else F(field).asc(nulls_last=True),
+        "-pk",
+    )
     total = queryset.count()
     paging = Paging.from_request(request, total, 100)
     orders = list(queryset[paging.offset : paging.offset + paging.size])
@@ -177,6 +189,9 @@ def order_context(request: HttpRequest, side: str, number: str, **extra: Any) ->
         order=order,
         actions=order_row_actions(side, order, csrf_token=get_token(request)),
         today=today,
+        since=page.since_acknowledged,
+        last_acknowledged=page.last_acknowledged,
+        all_releases=request.GET.get("releases") == "all",
     )
     return {
         "nav": "orders",
@@ -187,6 +202,8 @@ def order_context(request: HttpRequest, side: str, number: str, **extra: Any) ->
         "lines_html": mark_safe(lines_html),  # noqa: S308  # nosec B308, B703
         "internal": viewer.internal,
         "comment_form": comment_form,
+        # The newest revisions; a blanket order makes many (one per call-off).
+        "revisions_shown": None if request.GET.get("revisions") == "all" else REVISIONS_SHOWN,
         "today": today,
         **extra,
     }
