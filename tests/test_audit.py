@@ -27,7 +27,14 @@ from vendorportal.audit import log as audit
 from vendorportal.audit.models import AppendOnlyError, AuditEntry, Channel
 from vendorportal.collaboration import services as collaboration
 from vendorportal.events import webhooks
-from vendorportal.events.models import Event, WebhookDelivery, WebhookSubscription
+from vendorportal.events.models import (
+    Event,
+    Notification,
+    WebhookDelivery,
+    WebhookSubscription,
+)
+from vendorportal.events.notify import notifier
+from vendorportal.events.notify import preferences as notify_preferences
 from vendorportal.purchasing import services, sync
 from vendorportal.purchasing.models import PurchaseOrder, Vendor
 
@@ -45,12 +52,18 @@ WRITE_MODULES: tuple[ModuleType, ...] = (
     tokens,
     webhooks,
     sync,
+    notify_preferences,
+    notifier,
 )
 
 COVERED_SERVICES = {
     "purchasing.services.order_create",
     "purchasing.services.order_issue",
     "purchasing.services.order_revise",
+    "events.notify.preferences.preferences_set",
+    "events.notify.preferences.vendor_defaults_set",
+    "events.notify.preferences.unsubscribe",
+    "events.notify.notifier.resend",
     "purchasing.services.release_add",
     "purchasing.services.call_off",
     "purchasing.services.line_close",
@@ -121,6 +134,18 @@ NOT_WRITES = {
     "events.webhooks.send_due": "outbox bookkeeping",
     "events.webhooks.run_once": "outbox bookkeeping",
     "events.webhooks.on_event_committed": "enqueues the worker",
+    "events.notify.preferences.choices_for": "reads",
+    "events.notify.preferences.settings_of": "reads",
+    "events.notify.preferences.vendor_defaults": "reads",
+    "events.notify.preferences.time_zone_checked": "a rule check",
+    "events.notify.preferences.local_zone": "reads",
+    # The notifier's bookkeeping: the events it tells people of are audited already.
+    "events.notify.notifier.fan_out": "outbox bookkeeping",
+    "events.notify.notifier.send_due": "outbox bookkeeping",
+    "events.notify.notifier.run_once": "outbox bookkeeping",
+    "events.notify.notifier.next_due": "reads",
+    "events.notify.notifier.on_event_committed": "enqueues the worker",
+    "events.notify.notifier.cursor_at_end": "outbox bookkeeping (a new installation)",
 }
 
 
@@ -359,7 +384,34 @@ def _line(w: World, action: Callable[..., Any]):
     return lambda: action(line=line, by=w.buyer), w.buyer
 
 
+def _resend(w: World):
+    order = w.order()
+    collaboration.comment_add(order=order, by=w.buyer, body="Hello")
+    notifier.fan_out()
+    row = Notification.objects.filter(recipient=w.amos).latest("id")
+    Notification.objects.filter(pk=row.pk).update(status="failed")
+    row.refresh_from_db()
+    return lambda: notifier.resend(row, by=w.admin), w.admin
+
+
 CASES: dict[str, Case] = {
+    "events.notify.preferences.preferences_set": lambda w: (
+        lambda: notify_preferences.preferences_set(
+            user=w.amos, choices={"comment": "digest"}, time_zone="Europe/Berlin", by=w.amos
+        ),
+        w.amos,
+    ),
+    "events.notify.preferences.vendor_defaults_set": lambda w: (
+        lambda: notify_preferences.vendor_defaults_set(
+            vendor=w.vendor, choices={"receipt": "off"}, by=w.alice
+        ),
+        w.alice,
+    ),
+    "events.notify.notifier.resend": lambda w: _resend(w),
+    "events.notify.preferences.unsubscribe": lambda w: (
+        lambda: notify_preferences.unsubscribe(user=w.amos, kind="order_revised"),
+        w.amos,
+    ),
     "purchasing.services.order_create": _new_draft,
     "purchasing.services.order_issue": lambda w: (
         (lambda order: lambda: services.order_issue(order=order, by=w.buyer))(w.order(issue=False)),

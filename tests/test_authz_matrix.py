@@ -113,6 +113,10 @@ RULES: dict[str, Rule] = {
     "account_reset_password_from_key_done": Rule("public", GET, lenient=True),
     "account_reset_password_from_key": Rule("public", GET_POST, ok=(302, 400, 404), lenient=True),
     "account_reset_password_done": Rule("public", GET, lenient=True),
+    # --- notifications (either side's own settings; the signed unsubscribe link) --------
+    "notifications-settings": Rule("logged-in", GET_POST, ok=(302, 400), method_first=True),
+    # The link works without a login; the matrix's token is not valid: 400, nothing written.
+    "notifications-unsubscribe": Rule("public", GET_POST, ok=(400,)),
     # --- the supplier's portal ----------------------------------------------------------
     "portal:home": Rule("vendor"),
     "portal:open-lines": Rule("vendor"),

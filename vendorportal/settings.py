@@ -266,8 +266,74 @@ if DEBUG:
     # whitenoise serves from the finders in development but expects the folder to exist.
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
+
+def email_settings(url: str) -> dict[str, object]:
+    """EMAIL_URL as Django's e-mail settings.
+
+    smtp://user:password@host:587?tls=1 (STARTTLS), smtps://user:password@host:465 (TLS from
+    the start), smtp://host:25 (plain, e.g. a local relay), console: (print messages, the
+    default) or file:///path/to/folder. User and password are percent-encoded, as in any
+    URL; ?timeout=20 sets the connection timeout in seconds.
+    """
+    from urllib.parse import parse_qs, unquote, urlsplit
+
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme == "console":
+        return {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    if scheme == "file":
+        return {
+            "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "EMAIL_FILE_PATH": unquote(parts.path),
+        }
+    if scheme not in {"smtp", "smtps"} or not parts.hostname:
+        raise ImproperlyConfigured(
+            "EMAIL_URL must be smtp://user:password@host:port, smtps://..., console: or "
+            "file:///folder."
+        )
+    query = parse_qs(parts.query)
+    return {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": parts.hostname,
+        "EMAIL_PORT": parts.port or (465 if scheme == "smtps" else 25),
+        "EMAIL_HOST_USER": unquote(parts.username or ""),
+        "EMAIL_HOST_PASSWORD": unquote(parts.password or ""),
+        "EMAIL_USE_SSL": scheme == "smtps",
+        "EMAIL_USE_TLS": scheme == "smtp" and query.get("tls", ["0"])[0] in {"1", "true", "yes"},
+        "EMAIL_TIMEOUT": int(query.get("timeout", ["20"])[0]),
+    }
+
+
+# One setting for the mail server (see email_settings); EMAIL_BACKEND alone still works.
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+if os.environ.get("EMAIL_URL"):
+    globals().update(email_settings(os.environ["EMAIL_URL"]))
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Vendor Portal <portal@localhost>")
+
+# --- Notifications (e-mail) ----------------------------------------------------------------
+# Replies to a notification go to <local>+<signed token>@<domain> of this address, and
+# `vendorportal mail-in` turns them into comments (README: "Replies become comments").
+NOTIFY_REPLY_ADDRESS = env_str("NOTIFY_REPLY_ADDRESS", "portal-reply@localhost")
+# A revision not acknowledged after this many hours is reminded (once per revision).
+ACK_REMINDER_HOURS = env_int("ACK_REMINDER_HOURS", 48)
+# A delivery due within this many days without a promised date is reminded (once per due date).
+DUE_REMINDER_DAYS = env_int("DUE_REMINDER_DAYS", 3)
+# Proposals waiting this many hours for the buyer's answer are reminded to buyers.
+PROPOSAL_REMINDER_HOURS = env_int("PROPOSAL_REMINDER_HOURS", 24)
+# The daily digest goes out at this hour of each login's own time zone.
+DIGEST_HOUR = env_int("DIGEST_HOUR", 7)
+# A message the mail server refused for now is retried after 60 s, 120 s ... at most an hour
+# apart, and given up after this many attempts (visible in the back office).
+NOTIFY_RETRY_BASE_SECONDS = env_int("NOTIFY_RETRY_BASE_SECONDS", 60)
+NOTIFY_RETRY_MAX_SECONDS = env_int("NOTIFY_RETRY_MAX_SECONDS", 3600)
+NOTIFY_MAX_ATTEMPTS = env_int("NOTIFY_MAX_ATTEMPTS", 12)
+# A message claimed by a worker that died before saying it was sent is sent again after
+# this many seconds (with the same Message-ID, so the mailbox shows it once).
+NOTIFY_CLAIM_SECONDS = env_int("NOTIFY_CLAIM_SECONDS", 120)
+if not (0 <= DIGEST_HOUR <= 23 and DUE_REMINDER_DAYS >= 0 and ACK_REMINDER_HOURS >= 1):
+    raise ImproperlyConfigured(
+        "DIGEST_HOUR must be 0-23, DUE_REMINDER_DAYS at least 0, ACK_REMINDER_HOURS at least 1."
+    )
 
 # --- Purchasing rules -------------------------------------------------------------------
 # A delivery may be received up to its quantity plus this percentage; more is refused.

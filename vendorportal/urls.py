@@ -6,6 +6,7 @@ from django.views.decorators.http import require_safe
 
 from vendorportal.api.main import api
 from vendorportal.events import stream
+from vendorportal.events import views as notification_views
 
 admin.site.site_header = "Vendor Portal back office"
 admin.site.site_title = "Vendor Portal"
@@ -32,6 +33,16 @@ def home(request: HttpRequest) -> HttpResponse:
 
 urlpatterns = [
     path("", home, name="home"),
+    path(
+        "accounts/notifications/",
+        notification_views.notification_settings,
+        name="notifications-settings",
+    ),
+    path(
+        "accounts/notifications/unsubscribe/<str:token>/",
+        notification_views.unsubscribe,
+        name="notifications-unsubscribe",
+    ),
     path("accounts/", include("allauth.urls")),
     path("portal/", include("vendorportal.portal.urls")),
     path("buying/", include("vendorportal.buying.urls")),

@@ -68,6 +68,9 @@ class User(AbstractUser):
         related_name="users",
         help_text="The vendor this login belongs to (vendor users only).",
     )
+    # Where the login reads its e-mail: dates and times in messages, and the hour of its
+    # daily digest. Empty: the site's TIME_ZONE.
+    time_zone = models.CharField(max_length=64, blank=True)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = []

@@ -1,5 +1,6 @@
-"""The event log in the back office (read-only, as the log is append-only), and the
-outbound webhooks: subscriptions, and the delivery log with redelivery."""
+"""The event log in the back office (read-only, as the log is append-only), the outbound
+webhooks (subscriptions, and the delivery log with redelivery) and the e-mail notifications
+(what was sent to whom, what failed and why, and sending again)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from vendorportal.events import webhooks
-from vendorportal.events.models import Event, WebhookDelivery, WebhookSubscription
+from vendorportal.events.models import Event, Notification, WebhookDelivery, WebhookSubscription
+from vendorportal.events.notify import notifier
 from vendorportal.purchasing.admin import BackOfficeAdmin, ReadOnlyAdmin
 
 
@@ -123,3 +125,54 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin, admin.ModelAdmin):
             webhooks.redeliver(delivery)
             count += 1
         messages.success(request, f"{count} deliver{'y' if count == 1 else 'ies'} queued again.")
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdmin, admin.ModelAdmin):
+    """Every message made for a login: its state, attempts and the mail server's answer."""
+
+    list_display = (
+        "id",
+        "created_at",
+        "recipient",
+        "kind",
+        "order",
+        "status",
+        "attempts",
+        "last_error",
+        "sent_at",
+    )
+    list_filter = ("status", "kind")
+    list_select_related = ("recipient", "order")
+    search_fields = ("recipient__email", "order__number", "last_error", "message_id")
+    show_full_result_count = False
+    actions = ("resend_selected",)
+    fields = (
+        "recipient",
+        "vendor",
+        "kind",
+        "key",
+        "event",
+        "order",
+        "status",
+        "digest",
+        "message_id",
+        "attempts",
+        "next_attempt_at",
+        "last_attempt_at",
+        "last_error",
+        "sent_at",
+        "created_at",
+    )
+    readonly_fields = fields
+
+    def has_resend_permission(self, request: HttpRequest) -> bool:
+        return self.has_view_permission(request)
+
+    @admin.action(description="Send selected notifications again", permissions=["resend"])
+    def resend_selected(self, request: HttpRequest, queryset: QuerySet[Notification]) -> None:
+        count = 0
+        for row in queryset.exclude(status__in=["sent", "in_digest", "digested"]):
+            notifier.resend(row, by=request.user)
+            count += 1
+        messages.success(request, f"{count} notification{'' if count == 1 else 's'} queued again.")

@@ -7,6 +7,9 @@ class EventsConfig(AppConfig):
 
     def ready(self) -> None:
         from vendorportal.events import log, webhooks
+        from vendorportal.events.notify import notifier
 
-        # Every committed event wakes the webhook worker (when anyone subscribes).
+        # Every committed event wakes the webhook worker (when anyone subscribes) and the
+        # notifier (when its kind can notify anyone).
         log.subscribe(webhooks.on_event_committed)
+        log.subscribe(notifier.on_event_committed)

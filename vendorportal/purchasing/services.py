@@ -1662,6 +1662,8 @@ def invoice_dispute(*, invoice: Invoice, by: User | None, reason: str) -> Invoic
         by=by,
         changes={"status": [old_status, invoice.status]},
         summary=f"Invoice {invoice.number} disputed: {reason}",
+        # Shared with the supplier (the invoice page and its e-mail say why).
+        data={"reason": reason},
     )
     return invoice
 

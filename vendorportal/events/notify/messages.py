@@ -1,0 +1,384 @@
+"""What a notification says: a subject, a headline, the facts, and the links, rendered into
+a multipart message (plain text + HTML) in the product's look.
+
+Dates and numbers are formatted as on screen (`web.formatting`), in the recipient's time
+zone. A supplier's message is built only from what that supplier may see: the objects are
+read through the event's vendor, which must be the recipient's own (fail closed), and the
+revision's change list comes from its snapshot, which holds no internal field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django_scopes import scopes_disabled
+
+from vendorportal.collaboration.models import ChangeProposal, Comment
+from vendorportal.collaboration.services import describe_proposal
+from vendorportal.events.models import Notification
+from vendorportal.events.notify import tokens
+from vendorportal.events.notify.kinds import KINDS
+from vendorportal.events.notify.preferences import local_zone
+from vendorportal.purchasing.models import Invoice, Payment, PurchaseOrder, Receipt, Revision
+from vendorportal.purchasing.revisions import describe_change, visible_changes
+from vendorportal.web import formatting
+
+
+class NotForThisRecipient(Exception):
+    """The row names something its recipient may not see: it is never sent."""
+
+
+@dataclass
+class Content:
+    subject: str
+    headline: str
+    paragraphs: list[str] = field(default_factory=list)
+    facts: list[tuple[str, str]] = field(default_factory=list)
+    items: list[str] = field(default_factory=list)
+    actions: list[tuple[str, str]] = field(default_factory=list)
+
+
+def site_url() -> str:
+    return settings.SITE_URL or "http://127.0.0.1:8000"
+
+
+def _link(name: str, **kwargs: Any) -> str:
+    return site_url() + reverse(name, kwargs=kwargs)
+
+
+def order_link(order: PurchaseOrder, supplier: bool) -> str:
+    side = "portal" if supplier else "buying"
+    return _link(f"{side}:order-detail", number=order.number)
+
+
+def _order_facts(order: PurchaseOrder) -> list[tuple[str, str]]:
+    lines = list(order.lines.all())
+    value = sum((line.quantity * line.unit_price for line in lines), start=Decimal(0))
+    first_due = (
+        order.deliveries.filter(status="open")
+        .order_by("due_date")
+        .values_list("due_date", flat=True)
+        .first()
+    )
+    facts = [
+        ("Order", order.number),
+        ("Revision", str(order.revision)),
+        ("Lines", str(len(lines))),
+        ("Value", f"{formatting.money(value, order.currency)} {order.currency}"),
+    ]
+    if first_due:
+        facts.append(("First delivery due", formatting.date(first_due)))
+    return facts
+
+
+def _revision_items(order: PurchaseOrder, number: int | None) -> list[str]:
+    if number is None:
+        return []
+    revision = Revision.objects.filter(order=order, number=number).first()
+    if revision is None:
+        return []
+    return [describe_change(change) for change in visible_changes(revision.changes)]
+
+
+def _actor(notification: Notification) -> str:
+    event = notification.event
+    if event is None or event.actor is None:
+        return "Your customer's system"
+    return event.actor.display_name
+
+
+def build(notification: Notification) -> Content:
+    """The content of one notification (a single event, a reminder or a digest entry)."""
+    kind = notification.kind
+    recipient = notification.recipient
+    supplier = recipient.is_vendor_user
+    event = notification.event
+    order = notification.order
+    if supplier and (
+        notification.vendor_id != recipient.vendor_id
+        or (order is not None and order.vendor_id != recipient.vendor_id)
+        or (event is not None and (event.internal or event.vendor_id != recipient.vendor_id))
+    ):
+        raise NotForThisRecipient(f"notification {notification.pk}")
+    data = event.data if event is not None else notification.data
+    builder = BUILDERS.get(kind)
+    if builder is None or (order is None and kind not in ORDERLESS):
+        raise NotForThisRecipient(f"notification {notification.pk}: nothing to say of {kind}")
+    with scopes_disabled():  # every object is read through this vendor's order, checked above
+        return builder(notification, order, data, supplier)
+
+
+def _order_issued(n: Notification, order: Any, data: dict, supplier: bool) -> Content:
+    return Content(
+        subject=f"New order {order.number}",
+        headline=f"{_actor(n)} issued purchase order {order.number} to {order.vendor.name}.",
+        paragraphs=["Please check it and acknowledge it, or propose changes, on the order page."],
+        facts=_order_facts(order),
+        actions=[("Open the order", order_link(order, supplier))],
+    )
+
+
+# How each revision event reads: (the subject's words, the headline's verb).
+REVISION_WORDS = {
+    "order.cancelled": ("cancelled", "cancelled"),
+    "order.closed": ("closed", "closed"),
+    "release.added": ("new releases", "called off releases on"),
+    "line.cancelled": ("a line cancelled", "cancelled a line of"),
+    "line.closed": ("a line closed", "closed a line of"),
+}
+
+
+def _order_revised(n: Notification, order: Any, data: dict, supplier: bool) -> Content:
+    number = n.event.revision if n.event else None
+    said, verb = REVISION_WORDS.get(n.event.kind if n.event else "", ("revised", "revised"))
+    items = _revision_items(order, number)
+    side = "portal" if supplier else "buying"
+    return Content(
+        subject=f"{order.number}: {said} (revision {number})",
+        headline=f"{_actor(n)} {verb} order {order.number}: revision {number}.",
+        paragraphs=["What changed:" if items else "The order has a new revision."],
+        items=items,
+        facts=_order_facts(order),
+        actions=[
+            ("Review and acknowledge", order_link(order, supplier)),
+            ("See what changed", _link(f"{side}:revision-compare", number=order.number)),
+        ],
+    )
+
+
+def _proposal_answered(n: Notification, order: Any, data: dict, supplier: bool) -> Content:
+    proposal = ChangeProposal.objects.select_related("line", "delivery").get(
+        pk=data["proposal"], vendor_id=order.vendor_id
+    )
+    accepted = n.event is not None and n.event.kind == "proposal.accepted"
+    paragraphs = [f"Proposal: {describe_proposal(proposal)}.", f"Your reason: {proposal.reason}"]
+    if proposal.decision_note:
+        paragraphs.append(f"The buyer's note: {proposal.decision_note}")
+    if accepted:
+        paragraphs.append(
+            f"The order now has revision {proposal.resulting_revision}, counted as acknowledged "
+            "by you, and its new date or quantity is your promise."
+        )
+    return Content(
+        subject=f"{order.number}: your proposal was {'accepted' if accepted else 'rejected'}",
+        headline=f"{_actor(n)} {'accepted' if accepted else 'rejected'} your proposal on "
+        f"order {order.number}.",
+        paragraphs=paragraphs,
+        actions=[("Open the order", order_link(order, supplier))],
+    )
+
+
+def _comment(n: Notification, order: Any, data: dict, supplier: bool) -> Content:
+    comment = Comment.objects.select_related("author", "line").get(
+        pk=data["comment"], order=order, internal=False
+    )
+    where = f" about line {comment.line.line_number}" if comment.line else ""
+    return Content(
+        subject=f"{order.number}: comment from {comment.author.display_name}",
+        headline=f"{comment.author.display_name} commented on order {order.number}{where}:",
+        paragraphs=[comment.body],
+        actions=[("Answer on the order", order_link(order, supplier))],
+    )
+
+
+def _receipt(n: Notification, order: Any, data: dict, supplier: bool) -> Content:
+    receipt = Receipt.objects.get(number=data["receipt"], order=order)
+    returned = receipt.kind == "return"
+    items = []
+    for row in receipt.lines.select_related("line", "delivery").order_by("line__line_number", "id"):
+        delivery = row.delivery
+        still_open = max(delivery.quantity - delivery.received_quantity, Decimal(0))
+        items.append(
+            f"Line {row.line.line_number} delivery {delivery.delivery_number}: "
+            f"{formatting.quantity(abs(row.quantity))} {row.line.unit_of_measure} "
+            f"{'returned' if returned else 'received'}; "
+            f"{formatting.quantity(still_open)} still open"
+        )
+    return Content(
+        subject=f"{order.number}: {'return' if returned else 'goods received'} ({receipt.number})",
+        headline=f"{'Return' if returned else 'Receipt'} {receipt.number} on order {order.number}, "
+        f"{formatting.date(receipt.receipt_date)}.",
+        items=items,
+        actions=[("Open the order", order_link(order, supplier))],
+    )
+
+
+def _invoice_of(data: dict, order: Any) -> Invoice:
+    return Invoice.objects.get(pk=data["invoice"], vendor_id=order.vendor_id)
+
+
+def _invoice_link(invoice: Invoice, supplier: bool) -> str:
+    return _link(f"{'portal' if supplier else 'buying'}:invoice-detail", pk=str(invoice.pk))
+
+
+def _invoice_disputed(n: Notification, order: Any, data: dict, supplier: bool) -> Content:
+    invoice = _invoice_of(data, order)
+    reason = str(data.get("reason") or "")
+    return Content(
+        subject=f"Invoice {invoice.number} disputed",
+        headline=f"{_actor(n)} disputed your invoice {invoice.number}.",
+        paragraphs=[f"Reason: {reason}"] if reason else [],
+        facts=[
+            ("Invoice", invoice.number),
+            (
+                "Amount",
+                f"{formatting.money(invoice.total_amount, invoice.currency)} {invoice.currency}",
+            ),
+            ("Invoice date", formatting.date(invoice.invoice_date)),
+        ],
+        actions=[("Open the invoice", _invoice_link(invoice, supplier))],
+    )
+
+
+def _payment(n: Notification, order: Any, data: dict, supplier: bool) -> Content:
+    invoice = _invoice_of(data, order)
+    payment = Payment.objects.get(pk=data["payment"], invoice=invoice)
+    open_amount = invoice.total_amount - invoice.paid_amount
+    return Content(
+        subject=f"Payment on invoice {invoice.number}",
+        headline=f"A payment of {formatting.money(payment.amount, invoice.currency)} "
+        f"{invoice.currency} was recorded on invoice {invoice.number}.",
+        facts=[
+            ("Paid on", formatting.date(payment.paid_on)),
+            (
+                "Invoice total",
+                f"{formatting.money(invoice.total_amount, invoice.currency)} {invoice.currency}",
+            ),
+            (
+                "Still to pay",
+                f"{formatting.money(open_amount, invoice.currency)} {invoice.currency}",
+            ),
+        ],
+        actions=[("Open the invoice", _invoice_link(invoice, supplier))],
+    )
+
+
+def _acknowledgement(n: Notification, order: Any, data: dict, supplier: bool) -> Content:
+    summary = n.event.summary if n.event else ""
+    return Content(
+        subject=f"{order.number}: {summary[:120]}",
+        headline=f"{order.vendor.name}: {summary}",
+        actions=[("Open the order", order_link(order, supplier))],
+    )
+
+
+def _proposal(n: Notification, order: Any, data: dict, supplier: bool) -> Content:
+    withdrawn = n.event is not None and n.event.kind == "proposal.withdrawn"
+    proposal = ChangeProposal.objects.select_related("line", "delivery", "created_by").get(
+        pk=data["proposal"], order=order
+    )
+    return Content(
+        subject=f"{order.number}: proposal {'withdrawn' if withdrawn else 'to answer'} "
+        f"from {order.vendor.name}",
+        headline=f"{proposal.created_by.display_name} of {order.vendor.name} "
+        f"{'withdrew the proposal' if withdrawn else 'proposed'} {describe_proposal(proposal)}.",
+        paragraphs=[f"Reason: {proposal.reason}"],
+        actions=[("Answer on the order", order_link(order, supplier))],
+    )
+
+
+BUILDERS = {
+    "order_issued": _order_issued,
+    "order_revised": _order_revised,
+    "proposal_answered": _proposal_answered,
+    "comment": _comment,
+    "supplier_comment": _comment,
+    "receipt": _receipt,
+    "invoice_disputed": _invoice_disputed,
+    "payment": _payment,
+    "acknowledgement": _acknowledgement,
+    "proposal": _proposal,
+}
+ORDERLESS: frozenset[str] = frozenset()
+
+
+def _unsubscribe_link(notification: Notification, kind: str) -> str:
+    return _link(
+        "notifications-unsubscribe", token=tokens.unsubscribe_token(notification.recipient_id, kind)
+    )
+
+
+def _domain() -> str:
+    return settings.DEFAULT_FROM_EMAIL.rpartition("@")[2].rstrip(">") or "localhost"
+
+
+def render(
+    notification: Notification, entries: list[Notification] | None = None
+) -> EmailMultiAlternatives:
+    """The message for a row: one event or reminder, or (with `entries`) a digest."""
+    recipient = notification.recipient
+    zone = local_zone(recipient)
+    with timezone.override(zone):
+        if entries is not None:
+            contents = []
+            for entry in entries:
+                try:
+                    contents.append(build(entry))
+                except (NotForThisRecipient, LookupError, ValueError):
+                    continue
+            local_day = timezone.localdate()
+            content = Content(
+                subject=f"Your day at Vendor Portal: {len(contents)} update"
+                f"{'' if len(contents) == 1 else 's'} ({formatting.date(local_day)})",
+                headline=f"What happened since your last digest, {formatting.date(local_day)}.",
+            )
+            unsubscribe_kind = ""
+        else:
+            content = build(notification)
+            contents = []
+            unsubscribe_kind = notification.kind
+        context = {
+            "content": content,
+            "entries": contents,
+            "recipient": recipient,
+            "kind_label": KINDS[unsubscribe_kind].label if unsubscribe_kind else "",
+            "unsubscribe_url": _unsubscribe_link(notification, unsubscribe_kind)
+            if unsubscribe_kind
+            else "",
+            "settings_url": _link("notifications-settings"),
+            "sent_at": formatting.date(timezone.now()),
+            "zone": str(zone),
+        }
+        text = render_to_string("notifications/email/message.txt", context)
+        html = render_to_string("notifications/email/message.html", context)
+    headers = {
+        "Message-ID": notification.message_id,
+        "Auto-Submitted": "auto-generated",
+        "X-Auto-Response-Suppress": "All",
+    }
+    if unsubscribe_kind:
+        headers["List-Unsubscribe"] = f"<{context['unsubscribe_url']}>"
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    reply_to = []
+    if notification.order_id is not None and entries is None:
+        reply_to = [tokens.reply_address(recipient.pk, notification.order_id)]
+        thread = f"<order-{notification.order_id}.{recipient.pk}@{_domain()}>"
+        headers["References"] = thread
+        headers["In-Reply-To"] = thread
+    message = EmailMultiAlternatives(
+        subject=content.subject,
+        body=text,
+        to=[recipient.email],
+        reply_to=reply_to,
+        headers=headers,
+    )
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+def new_message_id() -> str:
+    import uuid
+
+    return f"<{uuid.uuid4().hex}@{_domain()}>"
+
+
+def local_date(user: Any, at: dt.datetime | None = None) -> dt.date:
+    return (at or timezone.now()).astimezone(local_zone(user)).date()
