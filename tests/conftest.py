@@ -8,6 +8,7 @@ from django_scopes import scopes_disabled
 
 from tests import clock
 from tests.factories import UserFactory, VendorFactory
+from tests.smtp import SmtpServer
 from vendorportal.accounts.models import Role, User
 from vendorportal.events import log
 from vendorportal.events.models import Event
@@ -104,3 +105,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         reporter.write_line("")
         reporter.write_line(f"error: {len(skipped)} test(s) skipped; none may be.", red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture
+def smtp(settings: Any) -> Iterator[SmtpServer]:
+    """A real SMTP server (aiosmtpd) that the e-mail settings point at, for this test."""
+    server = SmtpServer().start()
+    for name, value in server.settings().items():
+        setattr(settings, name, value)
+    settings.SITE_URL = "http://portal.test"
+    yield server
+    server.stop()

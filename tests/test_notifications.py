@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
 from decimal import Decimal
 from urllib.parse import urlsplit
 
@@ -14,7 +13,7 @@ from django.core import signing
 from django.utils import timezone
 
 from tests.factories import UserFactory, make_order
-from tests.smtp import SmtpServer, parts
+from tests.smtp import parts
 from vendorportal.accounts.models import Role
 from vendorportal.audit.models import AuditEntry
 from vendorportal.collaboration import services as collaboration
@@ -30,16 +29,6 @@ from vendorportal.events.notify import notifier, preferences, tokens
 from vendorportal.purchasing import services
 
 SENTINEL = "SENTINEL-INTERNAL-7731"
-
-
-@pytest.fixture
-def smtp(settings) -> Iterator[SmtpServer]:
-    server = SmtpServer().start()
-    for name, value in server.settings().items():
-        setattr(settings, name, value)
-    settings.SITE_URL = "http://portal.test"
-    yield server
-    server.stop()
 
 
 def _path(url: str) -> str:

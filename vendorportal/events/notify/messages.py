@@ -285,7 +285,95 @@ def _proposal(n: Notification, order: Any, data: dict, supplier: bool) -> Conten
     )
 
 
+def _items(data: dict) -> list[dict]:
+    return [item for item in data.get("items", []) if isinstance(item, dict)]
+
+
+def _deliveries(order: Any, data: dict) -> list[Any]:
+    ids = [item["delivery"] for item in _items(data) if "delivery" in item]
+    return list(
+        order.deliveries.filter(pk__in=ids)
+        .select_related("line")
+        .order_by("line__line_number", "delivery_number")
+    )
+
+
+def _open(delivery: Any) -> Decimal:
+    return max(delivery.quantity - delivery.received_quantity, Decimal(0))
+
+
+def _reminder_acknowledge(n: Notification, order: Any, data: dict, supplier: bool) -> Content:
+    revision = Revision.objects.filter(order=order, number=order.revision).first()
+    since = formatting.date(revision.created_at) if revision else ""
+    return Content(
+        subject=f"Reminder: {order.number} revision {order.revision} waits for your "
+        "acknowledgement",
+        headline=f"Order {order.number} revision {order.revision} has waited for your "
+        f"acknowledgement since {since}.",
+        paragraphs=["Accept it, accept it with changes, or reject it on the order page."],
+        items=_revision_items(order, order.revision),
+        facts=_order_facts(order),
+        actions=[("Review and acknowledge", order_link(order, supplier))],
+    )
+
+
+def _reminder_promise(n: Notification, order: Any, data: dict, supplier: bool) -> Content:
+    deliveries = [d for d in _deliveries(order, data) if d.promised_date is None]
+    return Content(
+        subject=f"Reminder: {order.number}, {len(deliveries)} deliver"
+        f"{'y' if len(deliveries) == 1 else 'ies'} due soon without a promised date",
+        headline=f"Please confirm these deliveries of order {order.number}, or propose "
+        "another date:",
+        items=[
+            f"Line {d.line.line_number} delivery {d.delivery_number}: "
+            f"{formatting.quantity(_open(d))} {d.line.unit_of_measure} due "
+            f"{formatting.date(d.due_date)}"
+            for d in deliveries
+        ],
+        actions=[("Confirm or propose on the order", order_link(order, supplier))],
+    )
+
+
+def _reminder_overdue(n: Notification, order: Any, data: dict, supplier: bool) -> Content:
+    today = timezone.localdate()
+    deliveries = [d for d in _deliveries(order, data) if d.status == "open"]
+    return Content(
+        subject=f"Overdue: {order.number}, {len(deliveries)} deliver"
+        f"{'y' if len(deliveries) == 1 else 'ies'} past the due date",
+        headline=f"These deliveries of order {order.number} are past their due date with "
+        "quantity still open:",
+        items=[
+            f"Line {d.line.line_number} delivery {d.delivery_number}: "
+            f"{formatting.quantity(_open(d))} {d.line.unit_of_measure} open, due "
+            f"{formatting.date(d.due_date)} ({formatting.days_late(d.due_date, today)} days late)"
+            + (f", promised {formatting.date(d.promised_date)}" if d.promised_date else "")
+            for d in deliveries
+        ],
+        paragraphs=["If the date has moved, propose the new one on the order page."],
+        actions=[("Open the order", order_link(order, supplier))],
+    )
+
+
+def _reminder_proposals(n: Notification, order: Any, data: dict, supplier: bool) -> Content:
+    ids = [item["proposal"] for item in _items(data) if "proposal" in item]
+    proposals = ChangeProposal.objects.filter(
+        pk__in=ids, order=order, status="pending"
+    ).select_related("line", "delivery")
+    described = [f"{describe_proposal(p)} ({p.reason})" for p in proposals]
+    return Content(
+        subject=f"Reminder: {order.number}, {len(described)} proposal"
+        f"{'' if len(described) == 1 else 's'} from {order.vendor.name} to answer",
+        headline=f"{order.vendor.name} is waiting for your answer on order {order.number}:",
+        items=described,
+        actions=[("Answer on the order", order_link(order, supplier))],
+    )
+
+
 BUILDERS = {
+    "reminder_acknowledge": _reminder_acknowledge,
+    "reminder_promise": _reminder_promise,
+    "reminder_overdue": _reminder_overdue,
+    "reminder_proposals": _reminder_proposals,
     "order_issued": _order_issued,
     "order_revised": _order_revised,
     "proposal_answered": _proposal_answered,

@@ -229,10 +229,17 @@ def run_once(*, now: dt.datetime | None = None) -> tuple[int, int]:
     return send_due(now=now)
 
 
+def _ensure_scheduled() -> None:
+    from vendorportal.events.notify import reminders
+
+    reminders.ensure_scheduled()
+
+
 @task()
 def send_notifications() -> dict[str, int]:
     """The worker's job: fan out new events, send what is due, come back for retries."""
     sent, failed = run_once()
+    _ensure_scheduled()
     upcoming = next_due()
     if upcoming is not None and upcoming > timezone.now():
         send_notifications.using(run_after=upcoming).enqueue()
