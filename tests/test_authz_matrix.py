@@ -117,6 +117,8 @@ RULES: dict[str, Rule] = {
     "notifications-settings": Rule("logged-in", GET_POST, ok=(302, 400), method_first=True),
     # The link works without a login; the matrix's token is not valid: 400, nothing written.
     "notifications-unsubscribe": Rule("public", GET_POST, ok=(400,)),
+    # A one-click action link: the same (the matrix's token is not valid).
+    "notifications-action": Rule("public", GET_POST, ok=(400,)),
     # --- the supplier's portal ----------------------------------------------------------
     "portal:home": Rule("vendor"),
     "portal:open-lines": Rule("vendor"),

@@ -320,6 +320,8 @@ ACK_REMINDER_HOURS = env_int("ACK_REMINDER_HOURS", 48)
 DUE_REMINDER_DAYS = env_int("DUE_REMINDER_DAYS", 3)
 # Proposals waiting this many hours for the buyer's answer are reminded to buyers.
 PROPOSAL_REMINDER_HOURS = env_int("PROPOSAL_REMINDER_HOURS", 24)
+# A one-click link in a message ("Acknowledge revision 3") works once, for this many days.
+ACTION_LINK_DAYS = env_int("ACTION_LINK_DAYS", 14)
 # The daily digest goes out at this hour of each login's own time zone.
 DIGEST_HOUR = env_int("DIGEST_HOUR", 7)
 # A message the mail server refused for now is retried after 60 s, 120 s ... at most an hour

@@ -43,6 +43,7 @@ urlpatterns = [
         notification_views.unsubscribe,
         name="notifications-unsubscribe",
     ),
+    path("a/<str:token>/", notification_views.action, name="notifications-action"),
     path("accounts/", include("allauth.urls")),
     path("portal/", include("vendorportal.portal.urls")),
     path("buying/", include("vendorportal.buying.urls")),

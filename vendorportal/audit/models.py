@@ -44,6 +44,8 @@ class Channel(models.TextChoices):
     API = "api", "API"
     COMMAND = "command", "Command"
     SYSTEM = "system", "System"
+    # A one-click action from a link in a notification (it proves the mailbox, not a login).
+    EMAIL = "email", "E-mail link"
 
 
 class AuditEntry(models.Model):

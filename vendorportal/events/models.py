@@ -293,3 +293,16 @@ class Follow(models.Model):
     def __str__(self) -> str:
         target = f"order {self.order_id}" if self.order_id else f"vendor {self.vendor_id}"
         return f"{self.user_id} follows {target}"
+
+
+class ActionLinkUse(models.Model):
+    """A one-click link that was used: each link's nonce once (the link itself is signed
+    and carries its recipient, object, revision and expiry; see notify/actions.py)."""
+
+    nonce = models.CharField(max_length=32, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    action = models.CharField(max_length=20)
+    used_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.action} by {self.user_id} at {self.used_at:%Y-%m-%d %H:%M}"

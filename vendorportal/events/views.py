@@ -22,7 +22,7 @@ from django.views.decorators.http import require_http_methods
 
 from vendorportal.errors import DomainError
 from vendorportal.events.forms import NotificationSettingsForm
-from vendorportal.events.notify import preferences, tokens
+from vendorportal.events.notify import actions, preferences, tokens
 from vendorportal.events.notify.kinds import KINDS, SUPPLIER_KINDS
 from vendorportal.web.access import viewer_of
 from vendorportal.web.errors import add_domain_error
@@ -128,3 +128,21 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         "notifications/unsubscribe.html",
         {"kind": KINDS[kind], "email": user.email, "done": done, "token": token},
     )
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def action(request: HttpRequest, token: str) -> HttpResponse:
+    """A one-click link: GET shows what it will do (and never writes); the page's POST
+    (CSRF-protected) does it, once, as the login the link was made for."""
+    try:
+        found = actions.read(token)
+    except tokens.BadToken as error:
+        return _refused(request, error.reason)
+    context: dict[str, Any] = {"action": found, "token": token}
+    if request.method == "POST":
+        try:
+            context["done"] = actions.perform(found)
+        except DomainError as error:
+            return _refused(request, error.message)
+    return render(request, "notifications/action.html", context)

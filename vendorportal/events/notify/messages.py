@@ -24,7 +24,7 @@ from django_scopes import scopes_disabled
 from vendorportal.collaboration.models import ChangeProposal, Comment
 from vendorportal.collaboration.services import describe_proposal
 from vendorportal.events.models import Notification
-from vendorportal.events.notify import tokens
+from vendorportal.events.notify import actions, tokens
 from vendorportal.events.notify.kinds import KINDS
 from vendorportal.events.notify.preferences import local_zone
 from vendorportal.purchasing.models import Invoice, Payment, PurchaseOrder, Receipt, Revision
@@ -79,6 +79,14 @@ def _order_facts(order: PurchaseOrder) -> list[tuple[str, str]]:
     return facts
 
 
+def _accept(n: Notification, order: Any, revision: int | None) -> list[tuple[str, str]]:
+    """The one-click "accept this revision" link, for a supplier's message."""
+    if revision is None or not n.recipient.is_vendor_user:
+        return []
+    url = actions.link(site_url(), n.recipient_id, actions.ACKNOWLEDGE, order.pk, revision)
+    return [(f"Accept revision {revision}", url)]
+
+
 def _revision_items(order: PurchaseOrder, number: int | None) -> list[str]:
     if number is None:
         return []
@@ -122,7 +130,10 @@ def _order_issued(n: Notification, order: Any, data: dict, supplier: bool) -> Co
         headline=f"{_actor(n)} issued purchase order {order.number} to {order.vendor.name}.",
         paragraphs=["Please check it and acknowledge it, or propose changes, on the order page."],
         facts=_order_facts(order),
-        actions=[("Open the order", order_link(order, supplier))],
+        actions=[
+            ("Open the order", order_link(order, supplier)),
+            *_accept(n, order, n.event.revision if n.event else None),
+        ],
     )
 
 
@@ -149,6 +160,7 @@ def _order_revised(n: Notification, order: Any, data: dict, supplier: bool) -> C
         facts=_order_facts(order),
         actions=[
             ("Review and acknowledge", order_link(order, supplier)),
+            *(_accept(n, order, number) if n.event and n.event.kind != "order.closed" else []),
             ("See what changed", _link(f"{side}:revision-compare", number=order.number)),
         ],
     )
@@ -313,7 +325,10 @@ def _reminder_acknowledge(n: Notification, order: Any, data: dict, supplier: boo
         paragraphs=["Accept it, accept it with changes, or reject it on the order page."],
         items=_revision_items(order, order.revision),
         facts=_order_facts(order),
-        actions=[("Review and acknowledge", order_link(order, supplier))],
+        actions=[
+            ("Review and acknowledge", order_link(order, supplier)),
+            *_accept(n, order, order.revision),
+        ],
     )
 
 
@@ -330,7 +345,17 @@ def _reminder_promise(n: Notification, order: Any, data: dict, supplier: bool) -
             f"{formatting.date(d.due_date)}"
             for d in deliveries
         ],
-        actions=[("Confirm or propose on the order", order_link(order, supplier))],
+        actions=[
+            ("Confirm or propose on the order", order_link(order, supplier)),
+            *[
+                (
+                    f"Confirm line {d.line.line_number} delivery {d.delivery_number} for "
+                    f"{formatting.date(d.due_date)}",
+                    actions.link(site_url(), n.recipient_id, actions.CONFIRM, d.pk, order.revision),
+                )
+                for d in deliveries
+            ],
+        ],
     )
 
 
