@@ -320,6 +320,8 @@ ACK_REMINDER_HOURS = env_int("ACK_REMINDER_HOURS", 48)
 DUE_REMINDER_DAYS = env_int("DUE_REMINDER_DAYS", 3)
 # Proposals waiting this many hours for the buyer's answer are reminded to buyers.
 PROPOSAL_REMINDER_HOURS = env_int("PROPOSAL_REMINDER_HOURS", 24)
+# A reply e-mail larger than this is refused (`vendorportal mail-in`).
+MAIL_IN_MAX_BYTES = env_int("MAIL_IN_MAX_BYTES", 1_000_000)
 # A one-click link in a message ("Acknowledge revision 3") works once, for this many days.
 ACTION_LINK_DAYS = env_int("ACTION_LINK_DAYS", 14)
 # The daily digest goes out at this hour of each login's own time zone.
