@@ -12,6 +12,7 @@ from decimal import Decimal
 import pytest
 from openpyxl import load_workbook
 
+from tests.clock import days
 from tests.factories import make_order
 from vendorportal.collaboration import services as collaboration
 
@@ -88,3 +89,55 @@ def test_the_xlsx_has_a_filter_fitting_columns_and_formats_without_a_stray_point
         assert sheet.column_dimensions[letter].width >= len(title) + 2
     description = sheet.column_dimensions[cell(ten, "Description").column_letter].width
     assert description > len("Description") + 2  # sized to its text
+
+
+@pytest.fixture
+def yen_order(vendor_a, buyer):
+    return make_order(
+        vendor=vendor_a,
+        by=buyer,
+        number="PO-EXP-JPY",
+        currency="JPY",
+        lines=[("10", "1200"), ("4", "350.5")],
+        due=days(45),
+    )
+
+
+def test_a_yen_export_has_no_decimals_a_yen_price_does_not_have(client, amos, yen_order):
+    client.force_login(amos)
+    text = client.get("/portal/open-lines.csv").content.decode("utf-8-sig")
+    rows = {row["Line"]: row for row in csv.DictReader(io.StringIO(text))}
+    assert (rows["10"]["Unit price"], rows["10"]["Open value"]) == ("1200", "12000")
+    assert (rows["20"]["Unit price"], rows["20"]["Open value"]) == ("350.5", "1402")
+
+    sheet = load_workbook(io.BytesIO(client.get("/portal/open-lines.xlsx").content)).active
+    header = [cell.value for cell in sheet[1]]
+    body = {row[header.index("Line")].value: row for row in sheet.iter_rows(min_row=2)}
+
+    def cell(line, title):
+        return body[line][header.index(title)]
+
+    assert cell(10, "Currency").value == "JPY"
+    assert cell(10, "Unit price").value == 1200
+    assert cell(10, "Unit price").number_format == "#,##0"  # 1,200: no ".00", no "1,200."
+    assert cell(20, "Unit price").value == 350.5
+    assert cell(20, "Unit price").number_format == "#,##0.0###"  # 350.5, never "350.50"
+    assert (cell(10, "Open value").value, cell(10, "Open value").number_format) == (12000, "#,##0")
+
+
+def test_a_dinar_export_shows_three_places(client, amos, vendor_a, buyer):
+    make_order(
+        vendor=vendor_a,
+        by=buyer,
+        number="PO-EXP-KWD",
+        currency="KWD",
+        lines=[("3", "1.25")],
+        due=days(45),
+    )
+    client.force_login(amos)
+    sheet = load_workbook(io.BytesIO(client.get("/portal/open-lines.xlsx").content)).active
+    header = [cell.value for cell in sheet[1]]
+    row = next(sheet.iter_rows(min_row=2))
+    assert row[header.index("Unit price")].number_format == "#,##0.000#"
+    assert row[header.index("Open value")].number_format == "#,##0.000"
+    assert row[header.index("Open value")].value == 3.75

@@ -4,7 +4,9 @@ At 390 px (a phone), 1280 px and 1366 px, on both sides, no page is wider than t
 viewport: wide tables scroll inside their own panel (the first column stays in view), the
 navigation folds, and nothing else may stick out. At 1280 px and wider, the order page's
 tables and timeline, open lines and the audit trail fit without scrolling sideways at all.
-Screenshots of each page at each width go to test-artifacts/layout/.
+Screenshots of each page at each width go to test-artifacts/layout/. On a phone a list
+page's filters fold behind their summary (no script) until it is opened; wider, the panel
+shows as it always did.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 from django_scopes import scopes_disabled
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from tests.clock import days
+from tests.factories import make_order
 from tests.test_browser import ARGS, CHROMIUM
 from vendorportal.accounts.models import User
 from vendorportal.purchasing import demo
@@ -162,3 +166,53 @@ def test_every_main_page_fits_the_screen(live_server, browser):
                     page.screenshot(path=str(ARTIFACTS / f"{side}-{width}-{name}.png"))
             context.close()
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["htmx", "no-js"])
+def test_the_filters_fold_on_a_phone_and_show_on_a_laptop(
+    live_server, browser, vendor_a, buyer, amos, javascript
+):
+    make_order(vendor=vendor_a, by=buyer, number="PO-FOLD-1", due=days(15))
+    url = f"{live_server.url}/portal/open-lines/"
+    controls = ("#id_q", "#id_po", "#id_item", "#id_due_from", "#id_due_to", "#id_overdue")
+
+    def page_at(width: int) -> Page:
+        context = browser.new_context(
+            viewport={"width": width, "height": 900}, java_script_enabled=javascript
+        )
+        context.add_cookies([session_cookie(amos, live_server.url)])  # type: ignore[list-item]
+        return context.new_page()
+
+    phone = page_at(390)
+    visit(phone, url)
+    summary = phone.locator("details.filters > summary")
+    expect(summary).to_be_visible()
+    expect(summary).to_have_text("Filters")
+    for control in controls:
+        expect(phone.locator(control)).to_be_hidden()
+    expect(phone.locator("#open-lines")).to_be_visible()  # the table comes first
+    summary.click()
+    for control in controls:
+        expect(phone.locator(control)).to_be_visible()
+    phone.fill("#id_po", "FOLD")
+    phone.check("#id_overdue")
+    phone.click("form.filters button[type=submit]")
+    expect(phone.locator("details.filters > summary")).to_have_text("Filters · 2 active")
+    expect(phone.locator("#id_po")).to_be_hidden()  # folded again on the filtered page
+    # A refused filter opens the panel by itself, to show why.
+    visit(phone, f"{url}?due_from={days(14):%d/%m/%Y}")
+    expect(phone.locator("#id_due_from")).to_be_visible()
+    expect(phone.locator("form.filters .errorlist")).to_contain_text("YYYY-MM-DD")
+
+    for width in (1280, 1366):
+        laptop = page_at(width)
+        visit(laptop, f"{url}?po=FOLD")
+        expect(laptop.locator("details.filters > summary")).to_be_hidden()
+        for control in controls:
+            expect(laptop.locator(control)).to_be_visible()
+        # The fold adds nothing around the panel: it is the form, as it was before.
+        assert laptop.locator("details.filters").bounding_box() == (
+            laptop.locator("form.filters").bounding_box()
+        )
+        laptop.context.close()
+    phone.context.close()

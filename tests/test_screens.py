@@ -87,7 +87,7 @@ def test_buyer_revises_a_delivery_and_errors_show_by_the_field(client, order, bu
     bad = client.post(url, {"delivery": delivery.pk, "due_date": "15/12/2026", "quantity": "-3"})
     assert bad.status_code == 400
     text = bad.content.decode()
-    assert "Enter a valid date." in text
+    assert "Enter the date as YYYY-MM-DD, e.g. " in text
     assert "Ensure this value is greater than or equal to 0.0001." in text
     response = client.post(
         url,

@@ -15,8 +15,10 @@ from django.views.decorators.http import require_safe
 
 from vendorportal.audit import words
 from vendorportal.audit.models import AuditEntry, Channel
-from vendorportal.web.access import buyer_view
-from vendorportal.web.tables import Paging
+from vendorportal.purchasing import access
+from vendorportal.web.access import buyer_view, viewer_of
+from vendorportal.web.tables import Paging, filled_fields
+from vendorportal.web.widgets import DateField
 
 PAGE_SIZE = 100
 
@@ -28,8 +30,8 @@ class AuditFilterForm(forms.Form):
     object = forms.CharField(
         required=False, max_length=200, label="Object", help_text="PO number, or type:id"
     )
-    since = forms.DateField(required=False, label="From", widget=forms.DateInput({"type": "date"}))
-    until = forms.DateField(required=False, label="To", widget=forms.DateInput({"type": "date"}))
+    since = DateField(required=False, label="From")
+    until = DateField(required=False, label="To")
     ip = forms.GenericIPAddressField(required=False, label="IP address")
     channel = forms.ChoiceField(required=False, choices=[("", "Any"), *Channel.choices])
 
@@ -68,6 +70,40 @@ def _day_start(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
 
 
+def _priced_object(entry: AuditEntry) -> tuple[str, str]:
+    """What the entry's prices are in: its invoice, else its order."""
+    if entry.object_type == "invoice":
+        return ("invoice", entry.object_id)
+    return ("order", entry.order_number)
+
+
+def _currencies(request: HttpRequest, entries: list[AuditEntry]) -> dict[tuple[str, str], str]:
+    """The currency of each order and invoice the page's entries are about: two queries at
+    most, only for entries whose changes hold a price."""
+    priced = [
+        _priced_object(e)
+        for e in entries
+        if any(words.field_of(key) in words.PRICES for key in e.changes or {})
+    ]
+    numbers = {key for kind, key in priced if kind == "order" and key}
+    invoice_ids = {int(key) for kind, key in priced if kind == "invoice" and key.isdigit()}
+    viewer = viewer_of(request)
+    found: dict[tuple[str, str], str] = {}
+    if numbers:
+        orders = access.orders(viewer).filter(number__in=numbers)
+        found.update(
+            (("order", number), currency)
+            for number, currency in orders.values_list("number", "currency")
+        )
+    if invoice_ids:
+        invoices = access.invoices(viewer).filter(pk__in=invoice_ids)
+        found.update(
+            (("invoice", str(pk)), currency)
+            for pk, currency in invoices.values_list("pk", "currency")
+        )
+    return found
+
+
 @require_safe
 @buyer_view
 def audit_list(request: HttpRequest) -> HttpResponse:
@@ -80,8 +116,10 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     total = queryset.count()
     paging = Paging.from_request(request, total, PAGE_SIZE)
     entries = list(queryset.order_by("-id")[paging.offset : paging.offset + paging.size])
+    currencies = _currencies(request, entries)
     for entry in entries:
-        entry.words = words.changes_in_words(entry.changes or {})  # type: ignore[attr-defined]
+        currency = currencies.get(_priced_object(entry))
+        entry.words = words.changes_in_words(entry.changes or {}, currency)  # type: ignore[attr-defined]
     return render(
         request,
         "buying/audit.html",
@@ -92,5 +130,6 @@ def audit_list(request: HttpRequest) -> HttpResponse:
             "entries": entries,
             "paging": paging,
             "filtered": form.is_bound,
+            "filters_active": filled_fields(form),
         },
     )

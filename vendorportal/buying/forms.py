@@ -7,14 +7,13 @@ from typing import Any
 
 from django import forms
 
+from vendorportal.web.widgets import DateField
+
 
 def quantity_field(label: str) -> forms.DecimalField:
     return forms.DecimalField(
         label=label, min_value=Decimal("0.0001"), decimal_places=4, max_digits=16
     )
-
-
-DATE = forms.DateInput(attrs={"type": "date"})
 
 
 class ReasonMixin(forms.Form):
@@ -28,7 +27,7 @@ class ReasonMixin(forms.Form):
 
 
 class DeliveryChangeForm(ReasonMixin):
-    due_date = forms.DateField(label="Due date", widget=DATE)
+    due_date = DateField(label="Due date")
     quantity = quantity_field("Quantity")
     cancel = forms.BooleanField(label="Cancel this delivery", required=False)
 
@@ -79,7 +78,7 @@ class HeaderChangeForm(ReasonMixin):
 
 class ReleaseForm(ReasonMixin):
     quantity = quantity_field("Release quantity")
-    due_date = forms.DateField(label="Due date", widget=DATE)
+    due_date = DateField(label="Due date")
 
     field_order = ["quantity", "due_date", "reason"]
 
@@ -100,8 +99,8 @@ class CallOffForm(ReasonMixin):
                 decimal_places=4,
                 max_digits=16,
             )
-            self.fields[f"due_date_{line.line_number}"] = forms.DateField(
-                label=f"Line {line.line_number} due date", required=False, widget=DATE
+            self.fields[f"due_date_{line.line_number}"] = DateField(
+                label=f"Line {line.line_number} due date", required=False
             )
         self.fields["reason"] = reason
 
@@ -153,7 +152,7 @@ class RejectForm(forms.Form):
 
 
 class ReceiptForm(forms.Form):
-    receipt_date = forms.DateField(label="Received on", widget=DATE)
+    receipt_date = DateField(label="Received on")
     packing_slip = forms.CharField(label="Packing slip", required=False, max_length=100)
 
     def __init__(self, *args: Any, deliveries: list[Any], **kwargs: Any) -> None:
@@ -180,8 +179,8 @@ class ReceiptForm(forms.Form):
 
 class InvoiceForm(forms.Form):
     number = forms.CharField(label="Invoice number", max_length=64)
-    invoice_date = forms.DateField(label="Invoice date", widget=DATE)
-    due_date = forms.DateField(label="Payment due", required=False, widget=DATE)
+    invoice_date = DateField(label="Invoice date")
+    due_date = DateField(label="Payment due", required=False)
 
     def __init__(self, *args: Any, lines: list[Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -217,5 +216,5 @@ class PaymentForm(forms.Form):
     amount = forms.DecimalField(
         label="Amount", min_value=Decimal("0.01"), decimal_places=2, max_digits=18
     )
-    paid_on = forms.DateField(label="Paid on", widget=DATE)
+    paid_on = DateField(label="Paid on")
     reference = forms.CharField(label="Reference", required=False, max_length=100)

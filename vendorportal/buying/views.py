@@ -59,7 +59,8 @@ def home(request: HttpRequest) -> HttpResponse:
     )
     overdue_by_vendor = list(
         selectors.open_deliveries(viewer, selectors.OpenLineFilters(overdue=True))
-        .values("vendor__code", "vendor__name")
+        # Per currency too: an open value adds up prices of one currency only.
+        .values("vendor__code", "vendor__name", "order__currency")
         .annotate(
             deliveries=Count("pk"),
             open_value=Sum((F("quantity") - F("received_quantity")) * F("line__unit_price")),

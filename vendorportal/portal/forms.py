@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 
 from vendorportal.collaboration.models import AcknowledgementResponse
+from vendorportal.web.widgets import DateField
 
 
 class AcknowledgeForm(forms.Form):
@@ -28,9 +29,7 @@ class AcknowledgeForm(forms.Form):
 
 
 class ProposalForm(forms.Form):
-    due_date = forms.DateField(
-        label="New due date", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    due_date = DateField(label="New due date", required=False)
     quantity = forms.DecimalField(
         label="New quantity",
         required=False,

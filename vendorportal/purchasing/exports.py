@@ -17,8 +17,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from vendorportal.core import cells
-
-CENT = Decimal("0.01")
+from vendorportal.web.formatting import currency_places
 
 COLUMNS: list[tuple[str, str]] = [
     ("PO", "order__number"),
@@ -75,7 +74,9 @@ def _values(rows: Iterable[dict[str, Any]], cols: list[tuple[str, str]]) -> Iter
             "proposal_status": "",
             **row,
             "ack_state": ack_state(row),
-            "open_value": (row["open_qty"] * row["line__unit_price"]).quantize(CENT),
+            "open_value": (row["open_qty"] * row["line__unit_price"]).quantize(
+                Decimal(1).scaleb(-currency_places(row["order__currency"]))
+            ),
         }
         yield [row[key] for _, key in cols]
 
@@ -107,15 +108,21 @@ def to_csv(rows: Iterable[dict[str, Any]], *, internal: bool) -> bytes:
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
-def _number_format(key: str, value: Any) -> str | None:
+def _number_format(key: str, value: Any, currency: str) -> str | None:
     """Excel's format for a cell: whole quantities without a decimal point ("360", never
-    "360."), prices to the cent unless they have more places, dates as dates."""
+    "360."), prices to the currency's places unless they have more (up to the 4 stored;
+    a yen price shows no decimals, "1,200"), open values to the currency's places, dates as
+    dates."""
     if key in QUANTITIES and isinstance(value, Decimal):
         return "#,##0" if value == value.to_integral_value() else "#,##0.0###"
+    places = currency_places(currency)
     if key in PRICES:
-        return "#,##0.00##"
+        if places == 0:  # "#,##0.####" would show a whole price as "1,200."
+            whole = not isinstance(value, Decimal) or value == value.to_integral_value()
+            return "#,##0" if whole else "#,##0.0###"
+        return "#,##0." + "0" * places + "#" * (4 - places)
     if key in MONEY:
-        return "#,##0.00"
+        return "#,##0." + "0" * places if places else "#,##0"
     if key in DATES:
         return "d mmm yyyy"
     return None
@@ -131,11 +138,13 @@ def to_xlsx(rows: Iterable[dict[str, Any]], *, internal: bool) -> bytes:
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     widths = [len(title) for title, _ in cols]
+    currency_at = keys.index("order__currency")
     for values in _values(rows, cols):
         sheet.append(values)
+        currency = values[currency_at]
         for index, (key, cell) in enumerate(zip(keys, sheet[sheet.max_row], strict=True)):
             cells.to_xlsx_cell(cell)
-            shape = _number_format(key, cell.value)
+            shape = _number_format(key, cell.value, currency)
             if shape:
                 cell.number_format = shape
             shown = len(str(cell.value)) if cell.value is not None else 0

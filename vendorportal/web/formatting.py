@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
+from babel.numbers import get_currency_precision
 from django.utils import timezone
 
 MONTHS = ("", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -25,15 +27,29 @@ def quantity(value: Decimal | None) -> str:
     return f"{normal:,f}"
 
 
-def money(value: Decimal | None, places: int = 2) -> str:
-    """Prices keep up to 4 places when they have them; amounts show cents."""
+# Prices are stored with 4 decimal places: no price has more to show.
+STORED_PLACES = 4
+
+
+@lru_cache(maxsize=64)
+def currency_places(currency: str | None) -> int:
+    """The currency's minor units in ISO 4217 (CLDR's data, through babel): JPY 0, USD 2,
+    KWD 3; 2 for a code it does not know (and for no code at all)."""
+    code = (currency or "").strip().upper()
+    return min(get_currency_precision(code), STORED_PLACES) if code else 2
+
+
+def money(value: Decimal | None, currency: str | None) -> str:
+    """A price or amount to its currency's places (1,200 JPY, 2.50 USD, 1.250 KWD),
+    keeping the further places a price has (up to the 4 stored): 0.1234 USD."""
     if value is None:
         return ""
+    places = currency_places(currency)
     if value == round(value, places):  # the common case
         return f"{value:,.{places}f}"
     exponent = value.normalize().as_tuple().exponent
     shown = max(places, -exponent) if isinstance(exponent, int) else places
-    return f"{value:,.{min(shown, 4)}f}"
+    return f"{value:,.{min(shown, STORED_PLACES)}f}"
 
 
 def date(value: dt.date | dt.datetime | None) -> str:

@@ -7,18 +7,15 @@ from typing import Any
 from django import forms
 
 from vendorportal.purchasing.selectors import OpenLineFilters
+from vendorportal.web.widgets import DateField
 
 
 class OpenLinesFilterForm(forms.Form):
     q = forms.CharField(required=False, label="Search", max_length=100)
     po = forms.CharField(required=False, label="PO", max_length=32)
     item = forms.CharField(required=False, label="Item", max_length=64)
-    due_from = forms.DateField(
-        required=False, label="Due from", widget=forms.DateInput(attrs={"type": "date"})
-    )
-    due_to = forms.DateField(
-        required=False, label="Due to", widget=forms.DateInput(attrs={"type": "date"})
-    )
+    due_from = DateField(required=False, label="Due from")
+    due_to = DateField(required=False, label="Due to")
     overdue = forms.BooleanField(required=False, label="Overdue only")
     vendor = forms.CharField(required=False, label="Vendor", max_length=100)
 

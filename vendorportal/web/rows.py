@@ -58,6 +58,7 @@ def open_line_rows_html(rows: Iterable[dict[str, Any]], *, order_url: str, inter
         lambda number: f'<td><a href="{order_url}{path_segment(number)}/">{escape(number)}</a></td>'
     )
     formatted_date, formatted_quantity, escaped = cache(date), cache(quantity), cache(escape)
+    price = cache(money)
     out = []
     for r in rows:
         if r["overdue"]:
@@ -84,7 +85,8 @@ def open_line_rows_html(rows: Iterable[dict[str, Any]], *, order_url: str, inter
             f"{escaped(r['line__unit_of_measure'])}</td>"
             f'<td class="num">{formatted_quantity(r["received_quantity"])}</td>'
             f'<td class="num"><strong>{formatted_quantity(r["open_qty"])}</strong></td>'
-            f'<td class="num">{money(r["line__unit_price"])} {escaped(r["order__currency"])}</td>'
+            f'<td class="num">{price(r["line__unit_price"], r["order__currency"])} '
+            f"{escaped(r['order__currency'])}</td>"
             f'<td class="wrap">{_ack_badge(r)}</td></tr>\n'
         )
     return "".join(out)
@@ -233,7 +235,7 @@ def order_line_rows_html(
             f'<td class="num">{quantity(view.received)}</td>'
             f'<td class="num">{quantity(view.remaining)}</td>'
             f'<td class="num">{quantity(view.invoiced)}</td>'
-            f'<td class="num">{money(line.unit_price)}</td>'
+            f'<td class="num">{money(line.unit_price, order.currency)}</td>'
             f'<td class="wrap">{_status(line.status)}\n{price_proposed}</td>'
             f'<td class="wrap">{actions.line(line)}</td></tr>\n'
         )

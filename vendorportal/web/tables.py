@@ -24,6 +24,12 @@ def with_params(query: QueryDict, **changes: Any) -> str:
     return "?" + urlencode(params, doseq=True) if params else "?"
 
 
+def filled_fields(form: Any) -> int:
+    """How many of a filter form's fields the query string sets (the count its folded
+    panel shows on a phone: "Filters · 2 active")."""
+    return sum(1 for name in form.fields if str(form.data.get(name, "")).strip())
+
+
 @dataclass(frozen=True)
 class Sort:
     key: str  # e.g. "due" or "-due"

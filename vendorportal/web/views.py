@@ -25,7 +25,7 @@ from vendorportal.purchasing.models import OrderStatus
 from vendorportal.web.access import viewer_of
 from vendorportal.web.forms import CommentForm, OpenLinesFilterForm
 from vendorportal.web.rows import open_line_rows_html, order_line_rows_html, order_row_actions
-from vendorportal.web.tables import Paging, Sort
+from vendorportal.web.tables import Paging, Sort, filled_fields
 
 REVISIONS_SHOWN = 6
 OPEN_LINES_PAGE = 500  # suppliers reconciling want every open delivery on one screen
@@ -66,6 +66,7 @@ def open_lines(request: HttpRequest, side: str) -> HttpResponse:
         "filtered": any(
             v for v in (form.cleaned_data.values() if form.is_bound and form.is_valid() else [])
         ),
+        "filters_active": filled_fields(form),
     }
     return render(request, "shared/open_lines.html", context)
 
@@ -171,6 +172,7 @@ def orders_list(request: HttpRequest, side: str) -> HttpResponse:
             "sort": sort,
             "paging": paging,
             "internal": viewer.internal,
+            "filters_active": (show != "open") + bool(need) + bool(q),
         },
     )
 
@@ -277,6 +279,7 @@ def receipts_list(request: HttpRequest, side: str) -> HttpResponse:
             "q": q,
             "paging": paging,
             "internal": viewer.internal,
+            "filters_active": int(bool(q)),
         },
     )
 
@@ -309,6 +312,7 @@ def invoices_list(request: HttpRequest, side: str) -> HttpResponse:
             "side": side,
             "invoices": invoices,
             "show": show,
+            "filters_active": int(show != "open"),
             "paging": paging,
             "exception_ids": exception_ids,
             "internal": viewer.internal,

@@ -1,4 +1,5 @@
-"""Display filters for Django templates: {% load vp %} then {{ x|qty }}, {{ x|money }}."""
+"""Display filters for Django templates: {% load vp %} then {{ x|qty }},
+{{ x|money:order.currency }}."""
 
 from __future__ import annotations
 
@@ -20,8 +21,10 @@ def qty(value: Decimal | None) -> str:
 
 
 @register.filter
-def money(value: Decimal | None) -> str:
-    return formatting.money(value)
+def money(value: Decimal | None, currency: str | None) -> str:
+    """To the currency's places: the currency is required, so no price shows in the wrong
+    places because a template forgot it."""
+    return formatting.money(value, currency)
 
 
 @register.filter
