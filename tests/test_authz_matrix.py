@@ -187,6 +187,9 @@ RULES: dict[str, Rule] = {
     "api-v1:list_receipts": Rule("api-vendor", API_GET),
     "api-v1:list_invoices": Rule("api-vendor", API_GET),
     "api-v1:list_events": Rule("api-vendor", API_GET),
+    # A login's own notification settings (one path, two operations): any token's login.
+    "api-v1:get_settings": Rule("api-vendor", ("GET", "PUT"), integration_writes=True),
+    "api-v1:put_settings": Rule("api-vendor", ("GET", "PUT"), integration_writes=True),
     **{
         f"api-v1:sync_{what}_{n}": Rule("api-integration", POST)
         for what in ("vendors", "items", "orders", "receipts", "invoices", "payments")

@@ -530,7 +530,8 @@ def urls_for_every_pattern() -> tuple[list[tuple[str, str]], list[str]]:
                 match = resolve(url)
             except Resolver404:
                 continue
-            if match.func == entry.callback:
+            # (Two API operations on one path, GET and PUT, are two patterns of one route.)
+            if match.func == entry.callback or match.route == description:
                 found.append((description, url))
                 break
         else:
@@ -538,9 +539,18 @@ def urls_for_every_pattern() -> tuple[list[tuple[str, str]], list[str]]:
     return found, unresolved
 
 
+# Writes that take no authority from the session cookie, so CSRF cannot abuse them.
+CSRF_EXEMPT = {
+    # RFC 8058 one-click unsubscribe: mail clients POST without a token; the signed link is
+    # the credential and names the login (the session's login plays no part).
+    "accounts/notifications/unsubscribe/<str:token>/",
+}
+
+
 def test_every_cookie_authenticated_write_needs_the_csrf_token(amos, admin_buyer):
     urls, unresolved = urls_for_every_pattern()
     assert unresolved == [], "patterns the test could not build a URL for"
+    urls = [(description, url) for description, url in urls if description not in CSRF_EXEMPT]
     assert len(urls) > 50
     answers = {}
     for user in (amos, admin_buyer):

@@ -434,7 +434,53 @@ CASES: list[Case] = [
         api=True,
         fields=("body",),
     ),
+    # --- notifications: the settings page, the unsubscribe link, a one-click action ------
+    Case(
+        "notifications-settings",
+        "amos",
+        lambda w: "/accounts/notifications/",
+        lambda w: {"own-kind:comment": "digest", "own-time_zone": "Europe/Berlin"},
+        {"events.notificationpreference": {"+"}, "accounts.user": {"time_zone"}},
+        ("events.notificationpreference", "accounts.user"),
+    ),
+    Case(
+        "notifications-settings",
+        "alice",
+        lambda w: "/accounts/notifications/",
+        lambda w: {"defaults": "1", "vendor-kind:receipt": "off"},
+        {"events.vendornotificationdefault": {"+"}},
+        ("events.vendornotificationdefault",),
+    ),
+    Case(
+        "notifications-unsubscribe",
+        "amos",
+        lambda w: f"/accounts/notifications/unsubscribe/{_unsubscribe_token(w)}/",
+        lambda w: {"List-Unsubscribe": "One-Click"},
+        {"events.notificationpreference": {"+"}},
+        ("events.notificationpreference", "accounts.user"),
+    ),
+    Case(
+        "notifications-action",
+        "amos",
+        lambda w: f"/a/{_action_token(w)}/",
+        lambda w: {},
+        {"collaboration.acknowledgement": {"+"}, "events.actionlinkuse": {"+"}, **EVENT},
+        ("collaboration.acknowledgement", "events.actionlinkuse"),
+    ),
 ]
+
+
+def _unsubscribe_token(w: World) -> str:
+    from vendorportal.events.notify import tokens
+
+    return tokens.unsubscribe_token(w.amos.pk, "comment")
+
+
+def _action_token(w: World) -> str:
+    from vendorportal.events.notify import actions
+
+    order = w.a.order
+    return actions.token_for(w.amos.pk, actions.ACKNOWLEDGE, order.pk, order.revision)
 
 # Write routes that are no form of the product's own (allauth's account pages and the
 # back office are upstream code with their own forms) or covered elsewhere.

@@ -357,3 +357,43 @@ def test_events_before_the_cursor_tell_nobody(smtp, vendor_a, buyer, alice):
     collaboration.comment_add(order=order, by=buyer, body="Now")
     assert notifier.run_once() == (1, 0)
     assert Event.objects.count() > 1
+
+
+@pytest.mark.django_db
+def test_the_api_reads_and_sets_the_tokens_own_settings(client, vendor_a, alice, amos):
+    from vendorportal.api import tokens as api_tokens
+
+    _, secret = api_tokens.token_create(name="mine", vendor=vendor_a, user=amos)
+    _, read_only = api_tokens.token_create(name="ro", vendor=vendor_a, user=amos, read_only=True)
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+    answer = client.get("/api/v1/me/notifications", **auth)
+    assert answer.status_code == 200
+    kinds = {k["kind"]: k for k in answer.json()["kinds"]}
+    assert kinds["order_revised"] == {
+        "kind": "order_revised",
+        "label": "Changed orders",
+        "delivery": "at_once",
+        "own_choice": False,
+    }
+    assert "proposal" not in kinds  # a buyer's kind
+    body = {"time_zone": "Asia/Tokyo", "kinds": [{"kind": "payment", "delivery": "off"}]}
+    answer = client.put("/api/v1/me/notifications", body, content_type="application/json", **auth)
+    assert answer.status_code == 200
+    assert {k["kind"]: k["delivery"] for k in answer.json()["kinds"]}["payment"] == "off"
+    assert answer.json()["time_zone"] == "Asia/Tokyo"
+    assert not NotificationPreference.objects.filter(user=alice).exists()  # only its own
+
+    def refused(body: dict, status: int, field: str, headers: dict = auth) -> None:
+        before = list(NotificationPreference.objects.values_list("kind", "delivery"))
+        answer = client.put(
+            "/api/v1/me/notifications", body, content_type="application/json", **headers
+        )
+        assert answer.status_code == status, answer.content
+        assert field in answer.content.decode()
+        assert list(NotificationPreference.objects.values_list("kind", "delivery")) == before
+
+    refused({"kinds": [{"kind": "proposal", "delivery": "off"}]}, 400, "proposal")
+    refused({"kinds": [{"kind": "payment", "delivery": "hourly"}]}, 422, "delivery")
+    refused({"time_zone": "Mars/Olympus"}, 400, "time_zone")
+    refused({"kinds": [], "vendor": 2}, 422, "vendor")
+    refused({"kinds": []}, 403, "read-only", {"HTTP_AUTHORIZATION": f"Bearer {read_only}"})

@@ -8,6 +8,7 @@ from ninja import NinjaAPI, Swagger
 from vendorportal.api import errors
 from vendorportal.api.auth import TokenAuth, TokenRateThrottle
 from vendorportal.api.endpoints import router
+from vendorportal.api.notifications import router as notifications_router
 from vendorportal.api.parser import StrictJsonParser
 from vendorportal.api.sync import router as sync_router
 
@@ -35,3 +36,4 @@ api = NinjaAPI(
 errors.install(api)
 api.add_router("/", router)
 api.add_router("/sync", sync_router)
+api.add_router("/", notifications_router)

@@ -203,6 +203,8 @@ class Notification(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects: ClassVar[VendorScopedManager[Self]] = VendorScopedManager()
+
     class Meta:
         ordering = ["-id"]
         constraints = [
@@ -270,6 +272,9 @@ class Follow(models.Model):
         related_name="+",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    # Buyers' data: a vendor's scope sees none of it (an order's follow has no vendor).
+    objects: ClassVar[VendorScopedManager[Self]] = VendorScopedManager()
 
     class Meta:
         constraints = [
