@@ -482,6 +482,7 @@ def _action_token(w: World) -> str:
     order = w.a.order
     return actions.token_for(w.amos.pk, actions.ACKNOWLEDGE, order.pk, order.revision)
 
+
 # Write routes that are no form of the product's own (allauth's account pages and the
 # back office are upstream code with their own forms) or covered elsewhere.
 NOT_FORMS_PREFIXES = ("admin:", "account_", "mfa_")
