@@ -63,6 +63,7 @@ COVERED_SERVICES = {
     "events.notify.preferences.preferences_set",
     "events.notify.preferences.vendor_defaults_set",
     "events.notify.preferences.unsubscribe",
+    "events.notify.preferences.follow_set",
     "events.notify.notifier.resend",
     "purchasing.services.release_add",
     "purchasing.services.call_off",
@@ -139,6 +140,7 @@ NOT_WRITES = {
     "events.notify.preferences.vendor_defaults": "reads",
     "events.notify.preferences.time_zone_checked": "a rule check",
     "events.notify.preferences.local_zone": "reads",
+    "events.notify.preferences.following": "reads",
     # The notifier's bookkeeping: the events it tells people of are audited already.
     "events.notify.notifier.fan_out": "outbox bookkeeping",
     "events.notify.notifier.send_due": "outbox bookkeeping",
@@ -408,6 +410,12 @@ CASES: dict[str, Case] = {
         w.alice,
     ),
     "events.notify.notifier.resend": lambda w: _resend(w),
+    "events.notify.preferences.follow_set": lambda w: (
+        (lambda order: lambda: notify_preferences.follow_set(user=w.buyer, on=True, order=order))(
+            w.order()
+        ),
+        w.buyer,
+    ),
     "events.notify.preferences.unsubscribe": lambda w: (
         lambda: notify_preferences.unsubscribe(user=w.amos, kind="order_revised"),
         w.amos,

@@ -158,6 +158,7 @@ RULES: dict[str, Rule] = {
     "buying:order-issue": Rule("buyer", POST, ok=(302, 400)),
     "buying:order-revise": Rule("buyer", GET_POST, ok=(302, 400)),
     "buying:order-close": Rule("buyer", GET_POST, ok=(302, 400)),
+    "buying:order-follow": Rule("buyer", POST, ok=(302, 400)),
     "buying:order-receive": Rule("buyer", GET_POST, ok=(302, 400)),
     "buying:order-invoice": Rule("buyer", GET_POST, ok=(302, 400)),
     "buying:line-release": Rule("buyer", GET_POST, ok=(302, 400)),

@@ -434,7 +434,15 @@ CASES: list[Case] = [
         api=True,
         fields=("body",),
     ),
-    # --- notifications: the settings page, the unsubscribe link, a one-click action ------
+    # --- notifications: following, the settings page, the unsubscribe link, an action ---
+    Case(
+        "buying:order-follow",
+        "buyer",
+        lambda w: f"/buying/orders/{w.a.order.number}/follow",
+        lambda w: {"what": "order", "on": "1"},
+        {"events.follow": {"+"}},
+        ("events.follow",),
+    ),
     Case(
         "notifications-settings",
         "amos",

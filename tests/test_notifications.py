@@ -397,3 +397,38 @@ def test_the_api_reads_and_sets_the_tokens_own_settings(client, vendor_a, alice,
     refused({"time_zone": "Mars/Olympus"}, 400, "time_zone")
     refused({"kinds": [], "vendor": 2}, 422, "vendor")
     refused({"kinds": []}, 403, "read-only", {"HTTP_AUTHORIZATION": f"Bearer {read_only}"})
+
+
+@pytest.mark.django_db
+def test_a_buyer_follows_an_order_or_its_vendor_from_the_order_page(
+    smtp, client, vendor_a, buyer, alice
+):
+    other = UserFactory(email="colleague@example.com", role=Role.BUYER)
+    order = make_order(vendor=vendor_a, by=buyer)
+    client.force_login(other)
+    page = client.get(f"/buying/orders/{order.number}/")
+    assert b'id="follow-order"' in page.content and b"Follow order" in page.content
+    answer = client.post(f"/buying/orders/{order.number}/follow", {"what": "order", "on": "1"})
+    assert answer.status_code == 302
+    assert Follow.objects.filter(user=other, order=order).exists()
+    assert b"Stop following" in client.get(f"/buying/orders/{order.number}/").content
+    assert AuditEntry.objects.filter(action="notifications.follow_started").count() == 1
+    notifier.run_once()
+    smtp.inbox.clear()
+    collaboration.comment_add(order=order, by=alice, body="Shipped today.")
+    notifier.run_once()
+    assert sorted(str(m["To"]) for m in smtp.inbox.messages) == [
+        "buyer@example.com",
+        "colleague@example.com",
+    ]
+    client.post(f"/buying/orders/{order.number}/follow", {"what": "order", "on": "0"})
+    client.post(f"/buying/orders/{order.number}/follow", {"what": "vendor", "on": "1"})
+    assert list(Follow.objects.filter(user=other).values_list("order_id", "vendor_id")) == [
+        (None, vendor_a.pk)
+    ]
+    assert client.post(f"/buying/orders/{order.number}/follow", {"what": "x"}).status_code == 400
+    # A supplier has no such page.
+    client.force_login(alice)
+    assert (
+        client.post(f"/buying/orders/{order.number}/follow", {"what": "order"}).status_code == 404
+    )

@@ -32,6 +32,7 @@ urlpatterns = [
     path("orders/<number:number>/revise", views.order_revise, name="order-revise"),
     path("orders/<number:number>/call-off", views.order_call_off, name="order-call-off"),
     path("orders/<number:number>/close", views.order_close, name="order-close"),
+    path("orders/<number:number>/follow", views.order_follow, name="order-follow"),
     path("orders/<number:number>/receive", views.order_receive, name="order-receive"),
     path("orders/<number:number>/invoice", views.order_invoice, name="order-invoice"),
     path(

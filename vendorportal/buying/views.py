@@ -9,7 +9,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.db.models import Count, F, Min, Q, Sum
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -18,6 +18,7 @@ from vendorportal.buying import forms as buying_forms
 from vendorportal.collaboration import services as collaboration
 from vendorportal.collaboration.models import ProposalStatus
 from vendorportal.errors import DomainError
+from vendorportal.events.notify import preferences as notify_preferences
 from vendorportal.purchasing import access, selectors, services
 from vendorportal.purchasing.models import LineStatus, OrderKind, OrderStatus, PurchaseOrder
 from vendorportal.web.access import buyer_view, viewer_of
@@ -97,7 +98,31 @@ def home(request: HttpRequest) -> HttpResponse:
 @buyer_view
 @require_safe
 def order_detail(request: HttpRequest, number: str) -> HttpResponse:
-    return render(request, "shared/order_detail.html", order_context(request, SIDE, number))
+    context = order_context(request, SIDE, number)
+    context["following"] = notify_preferences.following(viewer_of(request).user, context["order"])
+    return render(request, "shared/order_detail.html", context)
+
+
+@buyer_view
+@require_POST
+def order_follow(request: HttpRequest, number: str) -> HttpResponse:
+    """Start or stop hearing of this order (or of all the vendor's orders) by e-mail."""
+    viewer = viewer_of(request)
+    order = _order(request, number)
+    what, on = request.POST.get("what"), request.POST.get("on") == "1"
+    if what not in ("order", "vendor"):
+        return HttpResponseBadRequest("Say what to follow: the order or its vendor.")
+    if what == "order":
+        notify_preferences.follow_set(user=viewer.user, on=on, order=order)
+    else:
+        notify_preferences.follow_set(user=viewer.user, on=on, vendor=order.vendor)
+    name = order.number if what == "order" else f"{order.vendor.name}'s orders"
+    messages.success(
+        request,
+        f"You {'follow' if on else 'no longer follow'} {name}: "
+        + ("you are e-mailed about what the supplier does." if on else "no more e-mails about it."),
+    )
+    return redirect("buying:order-detail", number=order.number)
 
 
 def _order(request: HttpRequest, number: str) -> PurchaseOrder:

@@ -12,11 +12,17 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.conf import settings
+from django.db import models
 from django_scopes import scopes_disabled
 
 from vendorportal.audit import log as audit
 from vendorportal.errors import DomainError
-from vendorportal.events.models import Delivery, NotificationPreference, VendorNotificationDefault
+from vendorportal.events.models import (
+    Delivery,
+    Follow,
+    NotificationPreference,
+    VendorNotificationDefault,
+)
 from vendorportal.events.notify.kinds import KINDS, Kind, for_side
 from vendorportal.scoping import service
 
@@ -188,3 +194,49 @@ def local_zone(user: Any) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(user.time_zone or settings.TIME_ZONE)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         return zoneinfo.ZoneInfo(settings.TIME_ZONE)
+
+
+# --- follows: buyers who hear of a vendor's orders, or of one order, besides the order's buyer
+
+
+def following(user: Any, order: Any) -> dict[str, bool]:
+    """Whether `user` follows this order and its vendor (for the order page's buttons)."""
+    with scopes_disabled():  # buyers' own rows
+        rows = set(
+            Follow.objects.filter(user=user)
+            .filter(models.Q(order=order) | models.Q(vendor_id=order.vendor_id))
+            .values_list("order_id", "vendor_id")
+        )
+    return {
+        "order": (order.pk, None) in rows,
+        "vendor": (None, order.vendor_id) in rows,
+    }
+
+
+@service
+def follow_set(*, user: Any, on: bool, order: Any = None, vendor: Any = None) -> bool:
+    """A buyer starts or stops following an order or a vendor; True if it changed."""
+    if not user.is_buyer:
+        raise DomainError("Only buyers follow orders and vendors.", code="forbidden")
+    if (order is None) == (vendor is None):
+        raise DomainError("Follow an order or a vendor.", field="follow")
+    target = {"order": order} if order is not None else {"vendor": vendor}
+    existing = Follow.objects.filter(user=user, **target)
+    if on == existing.exists():
+        return False
+    if on:
+        Follow.objects.create(user=user, **target)
+    else:
+        existing.delete()
+    what = f"order {order.number}" if order is not None else f"vendor {vendor.name}"
+    audit.record(
+        action="notifications.follow_started" if on else "notifications.follow_stopped",
+        actor=user,
+        vendor_id=order.vendor_id if order is not None else vendor.pk,
+        object_type="purchase_order" if order is not None else "vendor",
+        object_id=order.pk if order is not None else vendor.pk,
+        object_label=order.number if order is not None else vendor.name,
+        changes={"following": [not on, on]},
+        summary=f"{user.display_name} {'follows' if on else 'stopped following'} {what}.",
+    )
+    return True
