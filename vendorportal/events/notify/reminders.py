@@ -57,8 +57,8 @@ SCHEDULE_MINUTES = 15
 LOCK = "reminders"
 
 
-def _today() -> dt.date:
-    return timezone.localdate()
+def _today(now: dt.datetime) -> dt.date:
+    return timezone.localtime(now).date()
 
 
 def _vendor_logins(vendor_ids: Iterable[int]) -> dict[int, list[Any]]:
@@ -171,7 +171,7 @@ def open_deliveries() -> Any:
 
 def remind_promises(now: dt.datetime) -> int:
     """Deliveries due within DUE_REMINDER_DAYS without a promised date."""
-    today = _today()
+    today = _today(now)
     soon = open_deliveries().filter(
         promised_date__isnull=True,
         due_date__gte=today,
@@ -182,7 +182,7 @@ def remind_promises(now: dt.datetime) -> int:
 
 def remind_overdue(now: dt.datetime) -> int:
     """Deliveries past their due date with quantity still open (once per due date)."""
-    late = open_deliveries().filter(due_date__lt=_today())
+    late = open_deliveries().filter(due_date__lt=_today(now))
     return _delivery_reminders("reminder_overdue", "overdue", late, now)
 
 
