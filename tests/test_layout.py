@@ -109,6 +109,7 @@ def pages_of(side: str) -> list[str]:
         "receipts/",
         "invoices/",
         f"invoices/{invoice.pk}/",
+        "/accounts/notifications/",  # (a path from the root: either side's own settings)
     ]
     if side == "portal":
         return [
@@ -145,7 +146,7 @@ def test_every_main_page_fits_the_screen(live_server, browser):
             context.add_cookies([session_cookie(user, live_server.url)])  # type: ignore[list-item]
             page = context.new_page()
             for path in pages_of(side):
-                url = f"{live_server.url}/{side}/{path}"
+                url = live_server.url + (path if path.startswith("/") else f"/{side}/{path}")
                 visit(page, url)
                 found = page.evaluate(OVERFLOW)
                 if found["page"] > found["width"] or found["out"]:

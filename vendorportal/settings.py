@@ -331,6 +331,8 @@ DIGEST_HOUR = env_int("DIGEST_HOUR", 7)
 NOTIFY_RETRY_BASE_SECONDS = env_int("NOTIFY_RETRY_BASE_SECONDS", 60)
 NOTIFY_RETRY_MAX_SECONDS = env_int("NOTIFY_RETRY_MAX_SECONDS", 3600)
 NOTIFY_MAX_ATTEMPTS = env_int("NOTIFY_MAX_ATTEMPTS", 12)
+# Messages are sent over this many SMTP connections at once (PostgreSQL; SQLite sends over one).
+NOTIFY_SMTP_CONNECTIONS = env_int("NOTIFY_SMTP_CONNECTIONS", 4)
 # A message claimed by a worker that died before saying it was sent is sent again after
 # this many seconds (with the same Message-ID, so the mailbox shows it once).
 NOTIFY_CLAIM_SECONDS = env_int("NOTIFY_CLAIM_SECONDS", 120)

@@ -9,7 +9,11 @@ revision's change list comes from its snapshot, which holds no internal field.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import functools
+from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -44,10 +48,30 @@ class Content:
     facts: list[tuple[str, str]] = field(default_factory=list)
     items: list[str] = field(default_factory=list)
     actions: list[tuple[str, str]] = field(default_factory=list)
+    # The revision a supplier may accept in one click from this message (a link made for
+    # each recipient when the message is rendered; the rest is the same for all).
+    accept: int | None = None
 
 
 def site_url() -> str:
     return settings.SITE_URL or "http://127.0.0.1:8000"
+
+
+@functools.cache
+def _settings_path() -> str:
+    return reverse("notifications-settings")
+
+
+@functools.cache
+def _token_path(name: str) -> str:
+    # reverse() once per route: a message makes two or three token links, and reverse()
+    # was a sixth of a message's time (bench/notifications.py).
+    return reverse(name, kwargs={"token": "TOKEN"})
+
+
+def token_link(name: str, token: str) -> str:
+    """The address of a token route (unsubscribe, one-click action)."""
+    return site_url() + _token_path(name).replace("TOKEN", token)
 
 
 def _link(name: str, **kwargs: Any) -> str:
@@ -79,12 +103,37 @@ def _order_facts(order: PurchaseOrder) -> list[tuple[str, str]]:
     return facts
 
 
-def _accept(n: Notification, order: Any, revision: int | None) -> list[tuple[str, str]]:
-    """The one-click "accept this revision" link, for a supplier's message."""
-    if revision is None or not n.recipient.is_vendor_user:
-        return []
-    url = actions.link(site_url(), n.recipient_id, actions.ACKNOWLEDGE, order.pk, revision)
-    return [(f"Accept revision {revision}", url)]
+def _personal(content: Content, notification: Notification) -> list[tuple[str, str]]:
+    """The message's links, with the recipient's own one-click link second."""
+    found = list(content.actions)
+    order_id = notification.order_id
+    if (
+        content.accept is not None
+        and order_id is not None
+        and notification.recipient.is_vendor_user
+    ):
+        token = actions.token_for(
+            notification.recipient_id, actions.ACKNOWLEDGE, order_id, content.accept
+        )
+        url = token_link("notifications-action", token)
+        found.insert(1, (f"Accept revision {content.accept}", url))
+    return found
+
+
+# Within one sending batch, the recipients of one event share its content (built once):
+# only their own links differ, and those are added when each message is rendered.
+_shared: ContextVar[dict[tuple[str, int, bool], Content] | None] = ContextVar(
+    "notify_shared_content", default=None
+)
+
+
+@contextlib.contextmanager
+def batch() -> Iterator[None]:
+    token = _shared.set({})
+    try:
+        yield
+    finally:
+        _shared.reset(token)
 
 
 def _revision_items(order: PurchaseOrder, number: int | None) -> list[str]:
@@ -120,8 +169,15 @@ def build(notification: Notification) -> Content:
     builder = BUILDERS.get(kind)
     if builder is None or (order is None and kind not in ORDERLESS):
         raise NotForThisRecipient(f"notification {notification.pk}: nothing to say of {kind}")
+    shared = _shared.get()
+    key = (kind, notification.event_id or 0, supplier)
+    if shared is not None and event is not None and key in shared:
+        return shared[key]
     with scopes_disabled():  # every object is read through this vendor's order, checked above
-        return builder(notification, order, data, supplier)
+        content = builder(notification, order, data, supplier)
+    if shared is not None and event is not None:
+        shared[key] = content
+    return content
 
 
 def _order_issued(n: Notification, order: Any, data: dict, supplier: bool) -> Content:
@@ -130,10 +186,8 @@ def _order_issued(n: Notification, order: Any, data: dict, supplier: bool) -> Co
         headline=f"{_actor(n)} issued purchase order {order.number} to {order.vendor.name}.",
         paragraphs=["Please check it and acknowledge it, or propose changes, on the order page."],
         facts=_order_facts(order),
-        actions=[
-            ("Open the order", order_link(order, supplier)),
-            *_accept(n, order, n.event.revision if n.event else None),
-        ],
+        actions=[("Open the order", order_link(order, supplier))],
+        accept=n.event.revision if n.event and supplier else None,
     )
 
 
@@ -160,9 +214,9 @@ def _order_revised(n: Notification, order: Any, data: dict, supplier: bool) -> C
         facts=_order_facts(order),
         actions=[
             ("Review and acknowledge", order_link(order, supplier)),
-            *(_accept(n, order, number) if n.event and n.event.kind != "order.closed" else []),
             ("See what changed", _link(f"{side}:revision-compare", number=order.number)),
         ],
+        accept=number if supplier and n.event and n.event.kind != "order.closed" else None,
     )
 
 
@@ -325,10 +379,8 @@ def _reminder_acknowledge(n: Notification, order: Any, data: dict, supplier: boo
         paragraphs=["Accept it, accept it with changes, or reject it on the order page."],
         items=_revision_items(order, order.revision),
         facts=_order_facts(order),
-        actions=[
-            ("Review and acknowledge", order_link(order, supplier)),
-            *_accept(n, order, order.revision),
-        ],
+        actions=[("Review and acknowledge", order_link(order, supplier))],
+        accept=order.revision if supplier else None,
     )
 
 
@@ -450,13 +502,14 @@ def render(
             unsubscribe_kind = notification.kind
         context = {
             "content": content,
+            "links": _personal(content, notification),
             "entries": contents,
             "recipient": recipient,
             "kind_label": KINDS[unsubscribe_kind].label if unsubscribe_kind else "",
             "unsubscribe_url": _unsubscribe_link(notification, unsubscribe_kind)
             if unsubscribe_kind
             else "",
-            "settings_url": _link("notifications-settings"),
+            "settings_url": site_url() + _settings_path(),
             "sent_at": formatting.date(timezone.now()),
             "zone": str(zone),
         }

@@ -22,10 +22,13 @@ import contextlib
 import datetime as dt
 import logging
 import smtplib
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import get_connection
+from django.db import connection as db_connection
+from django.db import connections as db_connections
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -152,25 +155,61 @@ def send_due(*, now: dt.datetime | None = None) -> tuple[int, int]:
             ids = _claim(at)
             if not ids:
                 return sent, failed
-            rows = (
-                Notification.objects.filter(pk__in=ids)
-                .select_related("recipient", "event__actor", "order__vendor")
-                .order_by("id")
-            )
-            # One connection for the batch (opened here, or send_messages opens and closes
-            # one per message); a message that breaks it opens it again.
-            connection = get_connection(fail_silently=False)
-            try:
-                for row in rows:
-                    if _send_one(row, connection, at):
-                        sent += 1
-                    elif row.status != NotificationStatus.SKIPPED:
-                        failed += 1
-            finally:
-                with contextlib.suppress(OSError, smtplib.SMTPException):
-                    connection.close()
+            for batch_sent, batch_failed in _send_claimed(ids, at):
+                sent, failed = sent + batch_sent, failed + batch_failed
             if len(ids) < SEND_BATCH:
                 return sent, failed
+
+
+def _send_claimed(ids: list[int], at: dt.datetime) -> list[tuple[int, int]]:
+    """Send claimed rows over NOTIFY_SMTP_CONNECTIONS connections at once: each message
+    waits for four SMTP round trips, which other connections' messages overlap. (Only on
+    PostgreSQL, outside a transaction: each thread has its own database connection, and
+    SQLite has one writer at a time anyway.)"""
+    parallel = settings.NOTIFY_SMTP_CONNECTIONS
+    if parallel <= 1 or len(ids) < 2 * parallel or not _threads_can_share_the_work():
+        return [_send_rows(ids, at)]
+    with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="notify") as pool:
+        return list(
+            pool.map(
+                _send_rows_in_thread, [ids[i::parallel] for i in range(parallel)], [at] * parallel
+            )
+        )
+
+
+def _threads_can_share_the_work() -> bool:
+    return db_connection.vendor == "postgresql" and not db_connection.in_atomic_block
+
+
+def _send_rows_in_thread(ids: list[int], at: dt.datetime) -> tuple[int, int]:
+    try:
+        with scopes_disabled():
+            return _send_rows(ids, at)
+    finally:
+        db_connections.close_all()  # this thread's own
+
+
+def _send_rows(ids: list[int], at: dt.datetime) -> tuple[int, int]:
+    sent = failed = 0
+    rows = (
+        Notification.objects.filter(pk__in=ids)
+        .select_related("recipient", "event__actor", "order__vendor")
+        .order_by("id")
+    )
+    # One SMTP connection for these rows (opened here, or send_messages opens and closes
+    # one per message); a message that breaks it opens it again.
+    connection = get_connection(fail_silently=False)
+    try:
+        with messages.batch():
+            for row in rows:
+                if _send_one(row, connection, at):
+                    sent += 1
+                elif row.status != NotificationStatus.SKIPPED:
+                    failed += 1
+    finally:
+        with contextlib.suppress(OSError, smtplib.SMTPException):
+            connection.close()
+    return sent, failed
 
 
 def _send_one(row: Notification, connection: Any, now: dt.datetime) -> bool:
@@ -207,7 +246,10 @@ def _send_one(row: Notification, connection: Any, now: dt.datetime) -> bool:
             connection.close()
         return False
     row.status, row.sent_at, row.last_error = NotificationStatus.SENT, timezone.now(), ""
-    row.save(update_fields=["attempts", "status", "sent_at", "last_error"])
+    # One UPDATE at once: the message is sent, and a crash from here on sends it no more.
+    Notification.objects.filter(pk=row.pk).update(
+        attempts=row.attempts, status=row.status, sent_at=row.sent_at, last_error=""
+    )
     if entries:
         Notification.objects.filter(pk__in=[e.pk for e in entries]).update(
             status=NotificationStatus.DIGESTED, sent_at=row.sent_at
