@@ -184,6 +184,8 @@ RULES: dict[str, Rule] = {
     "api-v1:acknowledge": Rule("api-vendor", POST),
     "api-v1:propose": Rule("api-vendor", POST),
     "api-v1:comment": Rule("api-vendor", POST, integration_writes=True),
+    # A call-off of a blanket order: the buying company's integration tokens only.
+    "api-v1:call_off": Rule("api-integration", POST),
     "api-v1:list_open_deliveries": Rule("api-vendor", API_GET),
     "api-v1:list_receipts": Rule("api-vendor", API_GET),
     "api-v1:list_invoices": Rule("api-vendor", API_GET),
@@ -343,7 +345,7 @@ def instances(world: World, route: Route) -> list[tuple[str, str | None]]:
             values["pk"] = str(side.token.pk)  # type: ignore[union-attr]
         if route.name == "portal:team:invitation-revoke":
             values["public_id"] = str(side.invitation.public_id)  # type: ignore[union-attr]
-        if route.name in ("buying:line-release", "buying:order-call-off"):
+        if route.name in ("buying:line-release", "buying:order-call-off", "api-v1:call_off"):
             values["number"] = side.blanket.number
         url = "/" + _fill(route.pattern, values)
         if route.name == "portal:order-propose":
@@ -483,6 +485,9 @@ API_BODIES: dict[str, Any] = {
         "reason": "matrix",
     },
     "api-v1:comment": lambda w, side: {"body": "matrix comment"},
+    "api-v1:call_off": lambda w, side: {
+        "releases": [{"line_number": 10, "quantity": "5", "due_date": "2027-01-10"}]
+    },
     "api-v1:sync_vendors_one": lambda w, side: {"external_id": "X-V", "code": "XV", "name": "X"},
     "api-v1:sync_items_one": lambda w, side: {
         "external_id": "X-I",

@@ -434,6 +434,21 @@ CASES: list[Case] = [
         api=True,
         fields=("body",),
     ),
+    Case(
+        "api-v1:call_off",
+        "integration_token",
+        _portal("/api/v1/orders/{a.blanket.number}/call-offs"),
+        lambda w: {"releases": [{"line_number": 10, "quantity": "5", "due_date": "2027-01-10"}]},
+        {
+            "purchasing.delivery": {"+"},
+            "purchasing.purchaseorder": {"revision"},
+            "purchasing.revision": {"+"},
+            **EVENT,
+        },
+        ("purchasing.delivery",),
+        api=True,
+        fields=("quantity", "due_date"),
+    ),
     # --- notifications: following, the settings page, the unsubscribe link, an action ---
     Case(
         "buying:order-follow",

@@ -16,14 +16,14 @@ from django.http import Http404, HttpRequest
 from ninja import Field, Header, Query, Router, Status
 
 from vendorportal.api import schemas as s
-from vendorportal.api.auth import caller
-from vendorportal.api.errors import COMMON_ERRORS, ErrorOut
+from vendorportal.api.auth import caller, token_of
+from vendorportal.api.errors import COMMON_ERRORS, ApiRefusal, ErrorOut
 from vendorportal.api.idempotency import idempotent
 from vendorportal.api.paging import MAX_LIMIT, ChangeCursor, IdCursor, page
 from vendorportal.api.types import Identifier, IsoDate, IsoDateTime
 from vendorportal.collaboration import services as collaboration
 from vendorportal.collaboration.models import Acknowledgement
-from vendorportal.purchasing import access, revisions, selectors
+from vendorportal.purchasing import access, revisions, selectors, services
 from vendorportal.purchasing.models import (
     Delivery,
     Invoice,
@@ -296,6 +296,52 @@ def comment(
                 "body": note.body,
                 "author": viewer.user.display_name,
                 "created_at": note.created_at,
+            },
+        )
+
+
+@router.post(
+    "/orders/{number}/call-offs",
+    response={201: s.CallOffOut, **WRITE_ERRORS},
+    summary="Call off releases of a blanket order (integration tokens)",
+)
+@idempotent
+def call_off(
+    request: HttpRequest,
+    number: str,
+    payload: s.CallOffIn,
+    idempotency_key: str | None = IDEMPOTENCY_KEY,
+) -> Status[dict[str, Any]]:
+    """Several releases at once (an MRP run): one revision, one acknowledgement asked of the
+    supplier. A release beyond its line's committed quantity is refused, and then none is
+    made. The buying company's integration tokens only."""
+    if not token_of(request).integration:
+        raise ApiRefusal(403, "forbidden", "Only the buying company's tokens call off releases.")
+    with caller(request, write=True) as viewer:
+        order = access.order_or_404(viewer, number)
+        added = services.call_off(
+            order=order,
+            releases=[
+                services.Release(r.line_number, r.quantity, r.due_date) for r in payload.releases
+            ],
+            by=viewer.user,
+            reason=payload.reason,
+        )
+        order.refresh_from_db(fields=["revision"])
+        return Status(
+            201,
+            {
+                "order_number": order.number,
+                "revision": order.revision,
+                "releases": [
+                    {
+                        "line_number": d.line.line_number,
+                        "delivery_number": d.delivery_number,
+                        "quantity": d.quantity,
+                        "due_date": d.due_date,
+                    }
+                    for d in added
+                ],
             },
         )
 

@@ -275,3 +275,27 @@ class CommentOut(Schema):
 
 def as_dict(**fields: Any) -> dict[str, Any]:
     return fields
+
+
+class ReleaseIn(In):
+    line_number: Positive = Field(description="The blanket line released from.")
+    quantity: Quantity
+    due_date: DueDate
+
+
+class CallOffIn(In):
+    releases: list[ReleaseIn] = Field(min_length=1, max_length=200)
+    reason: Comment = Field("", description="Why (an MRP run, a project); shown to the supplier.")
+
+
+class ReleaseOut(Schema):
+    line_number: int
+    delivery_number: int
+    quantity: Decimal
+    due_date: dt.date
+
+
+class CallOffOut(Schema):
+    order_number: str
+    revision: int = Field(description="The one revision the call-off made.")
+    releases: list[ReleaseOut]
