@@ -784,6 +784,35 @@ def test_receipts_invoices_and_payments_are_recorded_once(as_erp, as_amos, erp_m
     assert Invoice.objects.get(external_id="AP-1").status == "partially_paid"
 
 
+def test_a_login_reads_and_sets_its_own_notification_settings(as_amos, amos):
+    answer = as_amos.get("/me/notifications")
+    assert answer.status_code == 200
+    assert {k["kind"] for k in answer.data["kinds"]} >= {"order_revised", "comment"}
+    body = {"time_zone": "Europe/Berlin", "kinds": [{"kind": "comment", "delivery": "digest"}]}
+    changed = as_amos.call("PUT", "/me/notifications", body)
+    assert changed.status_code == 200 and changed.data["time_zone"] == "Europe/Berlin"
+    assert {k["kind"]: k["delivery"] for k in changed.data["kinds"]}["comment"] == "digest"
+    refused = as_amos.call("PUT", "/me/notifications", {"time_zone": "Nowhere/City"})
+    assert refused.status_code == 400 and refused.data["error"]["details"] == {"field": "time_zone"}
+    amos.refresh_from_db()
+    assert amos.time_zone == "Europe/Berlin"
+
+
+def test_the_erp_calls_off_several_releases_in_one_revision(as_erp, as_amos, world):
+    blanket = world["blanket"]
+    blanket.refresh_from_db()
+    before = blanket.revision
+    releases = [
+        {"line_number": 10, "quantity": "50", "due_date": "2027-01-11"},
+        {"line_number": 10, "quantity": "70", "due_date": "2027-01-18"},
+    ]
+    answer = as_erp.post(f"/orders/{blanket.number}/call-offs", {"releases": releases})
+    assert answer.status_code == 201, answer.data
+    assert answer.data["revision"] == before + 1 and len(answer.data["releases"]) == 2
+    refused = as_amos.post(f"/orders/{blanket.number}/call-offs", {"releases": releases})
+    assert refused.status_code == 403
+
+
 # Keep last: the calls of every test above are what it counts.
 def test_every_operation_in_the_schema_was_exercised():
     operations = {
