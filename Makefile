@@ -123,6 +123,9 @@ lock: | $(BIN)/python ## Regenerate requirements/lock.txt from pyproject.toml wi
 	$(BIN)/python -m pip install uv
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 \
 		--generate-hashes -o $(LOCK)
+	@# pip-audit asks for CacheControl[filecache]; without the extra on the pinned line, pip
+	@# (in --require-hashes mode) looks for the newest CacheControl and refuses it as unpinned.
+	sed -i -E 's/^cachecontrol==/cachecontrol[filecache]==/' $(LOCK)
 
 clean: ## Remove caches and build output (keeps .venv and var/, the local database)
 	rm -rf build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis test-artifacts staticfiles
