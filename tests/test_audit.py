@@ -156,7 +156,11 @@ def public_functions() -> set[str]:
     for module in WRITE_MODULES:
         short = module.__name__.removeprefix("vendorportal.")
         for name, member in inspect.getmembers(module, inspect.isfunction):
-            if name.startswith("_") or member.__module__ != module.__name__:
+            # A package (purchasing.services) counts what its modules define and it exports.
+            own = member.__module__ == module.__name__ or (
+                hasattr(module, "__path__") and member.__module__.startswith(module.__name__ + ".")
+            )
+            if name.startswith("_") or not own:
                 continue
             names.add(f"{short}.{name}")
     return names

@@ -226,7 +226,7 @@ class TestConfirmAndComments:
 
 
 class TestPromiseWhenWhatItPromisedChanges:
-    """One rule (services._Editor._renew_promise): accepting the supplier's own date or
+    """One rule (services.editor._Editor._renew_promise): accepting the supplier's own date or
     quantity makes it the promise; any other change of either withdraws the promise."""
 
     def confirmed_order(self, vendor_a, buyer, amos, **kwargs):

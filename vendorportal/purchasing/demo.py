@@ -774,7 +774,8 @@ class _Plan:
         planned = self.lines[line].delivery(delivery)
         planned.due = due
         planned.not_before = max(planned.not_before, when)
-        planned.confirmed = False  # a moved date withdraws the promise (services._renew_promise)
+        # A moved date withdraws the promise (services.editor._Editor._renew_promise).
+        planned.confirmed = False
         return services.SetDelivery(line, delivery, "due_date", due)
 
     def set_quantity(self, line: int, quantity: Decimal, when: dt.datetime) -> Any:

@@ -41,7 +41,7 @@ def _ack_badge(row: dict[str, Any]) -> str:
 
 
 def _row_promise(row: dict[str, Any], date: Any) -> str:
-    """The supplier's word on an open delivery (services._Editor._renew_promise)."""
+    """The supplier's word on an open delivery (services.editor._Editor._renew_promise)."""
     if row["promised_date"] and row["promised_date"] == row["due_date"]:
         return '<span class="badge ok">confirmed</span>'
     if row["promised_date"]:
@@ -101,7 +101,7 @@ _LINE_STATUS_LABELS: dict[str, str] = dict(LineStatus.choices)
 
 
 def _promise(delivery: Any, date: Any) -> str:
-    """The supplier's word on a delivery as it stands (services._Editor._renew_promise)."""
+    """The supplier's word on a delivery as it stands (services.editor._Editor._renew_promise)."""
     if delivery.promised_date and delivery.promised_date == delivery.due_date:
         return ' <span class="badge ok">confirmed</span>'
     if delivery.promised_date:  # older data: a promise for another date

@@ -1,0 +1,102 @@
+"""The only write path for purchasing data, one module per document it changes:
+
+- `orders`: orders and releases (create, issue, revise, call off, close, cancel);
+- `receipts`: receipts and returns;
+- `invoices`: invoices and payments (the three-way match, disputes, voids);
+- `editor`: the working copy every change to an order goes through (with its revision),
+  and the value checks the documents share;
+- `inputs`: what callers hand the services.
+
+Callers import the package (`from vendorportal.purchasing import services`) and call, say,
+`services.order_revise(...)`, whichever module holds it.
+
+Each public function is keyword-only, runs in one transaction, enforces its rules, and
+writes its change together with its Revision (when the supplier must be told) and exactly
+one Event. A refused change raises `DomainError` before anything is kept: the transaction
+rolls back, so the database is untouched and nothing is published.
+
+Order-level writes lock the order row first (`SELECT ... FOR UPDATE` on PostgreSQL; SQLite
+serialises writers through immediate transactions), so two buyers revising one order, or a
+receipt posted twice at once, are applied one after the other against fresh data.
+"""
+
+from vendorportal.errors import DomainError
+from vendorportal.purchasing.services.editor import max_receivable
+from vendorportal.purchasing.services.inputs import (
+    DELIVERY_EDITABLE,
+    HEADER_EDITABLE,
+    LINE_EDITABLE,
+    AddDelivery,
+    AddLine,
+    CancelDelivery,
+    CancelLine,
+    DeliveryInput,
+    InvoiceLineInput,
+    LineInput,
+    OrderChange,
+    ReceiptLineInput,
+    Release,
+    SetDelivery,
+    SetHeader,
+    SetLine,
+)
+from vendorportal.purchasing.services.invoices import (
+    invoice_dispute,
+    invoice_record,
+    invoice_resolve_dispute,
+    invoice_void,
+    payment_record,
+)
+from vendorportal.purchasing.services.orders import (
+    ORDER_CREATION_LOCK,
+    call_off,
+    line_cancel,
+    line_close,
+    lock_order_creation,
+    order_cancel,
+    order_close,
+    order_create,
+    order_issue,
+    order_revise,
+    release_add,
+)
+from vendorportal.purchasing.services.receipts import receipt_record, return_record
+
+__all__ = [
+    "DELIVERY_EDITABLE",
+    "HEADER_EDITABLE",
+    "LINE_EDITABLE",
+    "ORDER_CREATION_LOCK",
+    "AddDelivery",
+    "AddLine",
+    "CancelDelivery",
+    "CancelLine",
+    "DeliveryInput",
+    "DomainError",
+    "InvoiceLineInput",
+    "LineInput",
+    "OrderChange",
+    "ReceiptLineInput",
+    "Release",
+    "SetDelivery",
+    "SetHeader",
+    "SetLine",
+    "call_off",
+    "invoice_dispute",
+    "invoice_record",
+    "invoice_resolve_dispute",
+    "invoice_void",
+    "line_cancel",
+    "line_close",
+    "lock_order_creation",
+    "max_receivable",
+    "order_cancel",
+    "order_close",
+    "order_create",
+    "order_issue",
+    "order_revise",
+    "payment_record",
+    "receipt_record",
+    "release_add",
+    "return_record",
+]
