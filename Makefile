@@ -57,8 +57,12 @@ install: $(STAMP) ## Create .venv and install the locked dependencies (automatic
 
 run: migrate ## Install, migrate, load the demo data and serve on http://127.0.0.1:8000
 	$(BIN)/vendorportal demo
-	@# The background worker (webhooks) runs beside the server and stops with it.
-	@$(BIN)/vendorportal db_worker --no-reload & worker=$$!; \
+	@# The background worker (notifications, reminders, webhooks) runs beside the server and
+	@# stops with it. Unless EMAIL_URL says otherwise, its e-mails are written to var/mail/.
+	@mkdir -p "$${VENDORPORTAL_VAR_DIR:-var}/mail"; \
+	EMAIL_URL="$${EMAIL_URL:-file://$$(cd "$${VENDORPORTAL_VAR_DIR:-var}/mail" && pwd)}" \
+	SITE_URL="$${SITE_URL:-http://$(HOST):$(PORT)}" \
+	$(BIN)/vendorportal db_worker --no-reload & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/vendorportal serve --host $(HOST) --port $(PORT)
 

@@ -95,6 +95,7 @@ def test_killed_mid_batch_then_restarted_sends_every_notification_once(vendor_a,
         restarted = _worker(smtp, batch=True)
         _, errors = restarted.communicate(timeout=120)
         assert restarted.returncode == 0, errors.decode()[-2000:]
+        assert "Traceback" not in errors.decode(), errors.decode()[-3000:]  # no task failed
 
         assert set(rows.values_list("status", flat=True)) == {NotificationStatus.SENT}
         arrived = Counter(str(m["Message-ID"]) for m in smtp.inbox.messages)

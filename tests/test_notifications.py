@@ -432,3 +432,19 @@ def test_a_buyer_follows_an_order_or_its_vendor_from_the_order_page(
     assert (
         client.post(f"/buying/orders/{order.number}/follow", {"what": "order"}).status_code == 404
     )
+
+
+@pytest.mark.django_db
+def test_the_workers_tasks_run_without_any_scope(smtp, vendor_a, buyer, alice):
+    """The worker process has no request and no scope: its tasks must not depend on one
+    (the test suite's own internal scope would hide that)."""
+    from django_scopes import scope
+
+    from vendorportal.events.notify import reminders
+
+    order = make_order(vendor=vendor_a, by=buyer)
+    collaboration.comment_add(order=order, by=buyer, body="Hello")
+    with scope():  # scoping on, and no vendor: any scoped query without its own scope raises
+        assert notifier.send_notifications.call()["sent"] >= 1
+        assert set(reminders.run_schedule.call()) >= {"acknowledge", "digests"}
+    assert smtp.inbox.to("alice@acme.example")

@@ -62,16 +62,20 @@ def _settings_path() -> str:
     return reverse("notifications-settings")
 
 
+# Stands for the token in a route reversed once (no token has these characters).
+_SLOT = "--slot--"
+
+
 @functools.cache
 def _token_path(name: str) -> str:
     # reverse() once per route: a message makes two or three token links, and reverse()
     # was a sixth of a message's time (bench/notifications.py).
-    return reverse(name, kwargs={"token": "TOKEN"})
+    return reverse(name, kwargs={"token": _SLOT})
 
 
 def token_link(name: str, token: str) -> str:
     """The address of a token route (unsubscribe, one-click action)."""
-    return site_url() + _token_path(name).replace("TOKEN", token)
+    return site_url() + _token_path(name).replace(_SLOT, token)
 
 
 def _link(name: str, **kwargs: Any) -> str:
@@ -426,8 +430,7 @@ def _reminder_overdue(n: Notification, order: Any, data: dict, supplier: bool) -
             + (f", promised {formatting.date(d.promised_date)}" if d.promised_date else "")
             for d in deliveries
         ],
-        paragraphs=["If the date has moved, propose the new one on the order page."],
-        actions=[("Open the order", order_link(order, supplier))],
+        actions=[("Propose a new date on the order", order_link(order, supplier))],
     )
 
 

@@ -258,12 +258,13 @@ def _send_one(row: Notification, connection: Any, now: dt.datetime) -> bool:
 
 
 def next_due() -> dt.datetime | None:
-    return (
-        Notification.objects.filter(status=NotificationStatus.PENDING)
-        .order_by("next_attempt_at")
-        .values_list("next_attempt_at", flat=True)
-        .first()
-    )
+    with scopes_disabled():  # the worker's own bookkeeping, every vendor's
+        return (
+            Notification.objects.filter(status=NotificationStatus.PENDING)
+            .order_by("next_attempt_at")
+            .values_list("next_attempt_at", flat=True)
+            .first()
+        )
 
 
 def run_once(*, now: dt.datetime | None = None) -> tuple[int, int]:
@@ -304,7 +305,7 @@ def cursor_at_end() -> None:
 
 def resend(row: Notification, *, by: Any = None) -> None:
     """The back office: send a failed or skipped row again, its attempts starting over."""
-    with transaction.atomic():
+    with scopes_disabled(), transaction.atomic():
         old_status = row.status
         Notification.objects.filter(pk=row.pk).update(
             status=NotificationStatus.PENDING, attempts=0, next_attempt_at=timezone.now()
