@@ -73,6 +73,11 @@ COVERED_SERVICES = {
     "purchasing.services.order_cancel",
     "purchasing.services.receipt_record",
     "purchasing.services.return_record",
+    "purchasing.services.ship_notice_create",
+    "purchasing.services.ship_notice_submit",
+    "purchasing.services.ship_notice_correct",
+    "purchasing.services.ship_notice_cancel",
+    "purchasing.services.ship_notice_close",
     "purchasing.services.invoice_record",
     "purchasing.services.payment_record",
     "purchasing.services.invoice_dispute",
@@ -212,6 +217,17 @@ class World:
             number=f"INV-{order.number}",
             lines=[services.InvoiceLineInput(order.lines.get(), D(amount), D("2.50"))],
             by=self.buyer,
+        )
+
+    def ship_notice(self, submit: bool = True) -> Any:
+        order = self.order()
+        return services.ship_notice_create(
+            order=order,
+            lines=[services.ShipNoticeLineInput(order.deliveries.get(), D("30"))],
+            expected_date=DUE,
+            ship_date=DUE - dt.timedelta(days=2),
+            submit=submit,
+            by=self.amos,
         )
 
     def proposal(self) -> Any:
@@ -444,6 +460,42 @@ CASES: dict[str, Case] = {
     ),
     "purchasing.services.receipt_record": _receipt,
     "purchasing.services.return_record": _return,
+    "purchasing.services.ship_notice_create": lambda w: (
+        (
+            lambda order: (
+                lambda: services.ship_notice_create(
+                    order=order,
+                    lines=[services.ShipNoticeLineInput(order.deliveries.get(), D("30"))],
+                    expected_date=DUE,
+                    ship_date=DUE,
+                    by=w.amos,
+                )
+            )
+        )(w.order()),
+        w.amos,
+    ),
+    "purchasing.services.ship_notice_submit": lambda w: (
+        (lambda n: lambda: services.ship_notice_submit(notice=n, by=w.amos))(
+            w.ship_notice(submit=False)
+        ),
+        w.amos,
+    ),
+    "purchasing.services.ship_notice_correct": lambda w: (
+        (lambda n: lambda: services.ship_notice_correct(notice=n, by=w.amos, carrier="UPS"))(
+            w.ship_notice()
+        ),
+        w.amos,
+    ),
+    "purchasing.services.ship_notice_cancel": lambda w: (
+        (lambda n: lambda: services.ship_notice_cancel(notice=n, by=w.amos))(w.ship_notice()),
+        w.amos,
+    ),
+    "purchasing.services.ship_notice_close": lambda w: (
+        (lambda n: lambda: services.ship_notice_close(notice=n, by=w.buyer, reason="Lost"))(
+            w.ship_notice()
+        ),
+        w.buyer,
+    ),
     "purchasing.services.invoice_record": _invoice,
     "purchasing.services.payment_record": lambda w: (
         (lambda inv: lambda: services.payment_record(invoice=inv, amount=D(10), by=w.buyer))(

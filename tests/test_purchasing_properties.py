@@ -43,6 +43,8 @@ from vendorportal.purchasing.models import (
     Receipt,
     ReceiptLine,
     Revision,
+    ShipNotice,
+    ShipNoticeLine,
     Vendor,
 )
 
@@ -93,6 +95,8 @@ TABLES = (
     Revision,
     Receipt,
     ReceiptLine,
+    ShipNotice,
+    ShipNoticeLine,
     Invoice,
     InvoiceLine,
     Payment,

@@ -85,6 +85,8 @@ def _event_object(event: Any) -> tuple[str, Any, str]:
     data = event.data or {}
     if isinstance(data.get("invoice"), int):
         return "invoice", data["invoice"], str(data.get("number", ""))
+    if isinstance(data.get("ship_notice"), int):
+        return "ship_notice", data["ship_notice"], str(data.get("number", ""))
     if event.order_id is not None:
         return "purchase_order", event.order_id, str(data.get("order", ""))
     return "vendor", event.vendor_id, ""

@@ -10,7 +10,8 @@ Topics are plain words a page region subscribes to (`data-live="order:12 lines"`
 - `home`: the counters on either side's home page (every event can move one);
 - `orders`: order lists; `order:<id>`: that order's page (header, lines, timeline);
 - `lines`: open-lines tables (anything that moves a delivery or its acknowledgement);
-- `receipts`, `invoices` and `invoice:<id>`: the receipt and invoice pages.
+- `receipts`, `invoices` and `invoice:<id>`: the receipt and invoice pages;
+- `ship-notices` and `ship_notice:<id>`: ship-notice lists and a notice's page.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ _MOVES_LINES = {
     "delivery",
     "proposal",
     "acknowledgement",
+    "ship_notice",
 }
 
 
@@ -46,6 +48,11 @@ def topics_of(kind: str, order_id: int | None, data: dict[str, Any]) -> tuple[st
         topics.append("lines")
     if family in {"receipt", "return"}:
         topics.append("receipts")
+    notice = data.get("ship_notice", data.get("against_notice"))
+    if family == "ship_notice" or isinstance(notice, int):
+        topics.append("ship-notices")
+        if isinstance(notice, int):
+            topics.append(f"ship_notice:{notice}")
     if family in {"invoice", "payment"}:
         topics.append("invoices")
         if isinstance(data.get("invoice"), int):

@@ -1,6 +1,7 @@
-"""The purchasing system of record: vendors, items, orders, schedules, receipts, invoices.
+"""The purchasing system of record: vendors, items, orders, schedules, ship notices,
+receipts, invoices.
 
-Rules about how these rows may change live in `services.py`, which is the only code
+Rules about how these rows may change live in `services/`, which is the only code
 that writes them. Models hold structure, constraints and cheap derived values.
 
 Every table a vendor may see carries a `vendor` key (copied from its parent and checked
@@ -218,6 +219,11 @@ class Delivery(models.Model):
     promised_date = models.DateField(null=True, blank=True)
     # Sum of receipt lines (returns negative), kept by the receipt service.
     received_quantity = models.DecimalField(max_digits=16, decimal_places=4, default=ZERO)
+    # Announced on submitted ship notices and not yet received against them, and the
+    # latest expected arrival among those notices: kept by the ship-notice and receipt
+    # services under the order's lock, so the open-lines page reads them with the row.
+    in_transit_quantity = models.DecimalField(max_digits=16, decimal_places=4, default=ZERO)
+    expected_date = models.DateField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=LineStatus.choices, default=LineStatus.OPEN)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -248,6 +254,9 @@ class Delivery(models.Model):
             models.CheckConstraint(name="delivery_quantity_positive", condition=Q(quantity__gt=0)),
             models.CheckConstraint(
                 name="delivery_received_not_negative", condition=Q(received_quantity__gte=0)
+            ),
+            models.CheckConstraint(
+                name="delivery_in_transit_not_negative", condition=Q(in_transit_quantity__gte=0)
             ),
         ]
 
@@ -291,6 +300,108 @@ class Revision(models.Model):
         return f"revision {self.number}"
 
 
+class ShipNoticeStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SUBMITTED = "submitted", "In transit"
+    PARTIALLY_RECEIVED = "partially_received", "Received in part"
+    RECEIVED = "received", "Received"
+    # Received short (or not at all) and closed by the buyer with a reason.
+    CLOSED = "closed", "Closed with difference"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class ShipNotice(models.Model):
+    """An advance ship notice: the supplier's announcement of one shipment on one order.
+
+    Its lines say how much of which delivery is on the truck; receipts recorded against
+    it (`Receipt.ship_notice`) say what arrived, and the difference is shown to both sides.
+    """
+
+    number = models.CharField(max_length=32, unique=True)
+    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="ship_notices")
+    order = models.ForeignKey(PurchaseOrder, on_delete=models.PROTECT, related_name="ship_notices")
+    status = models.CharField(
+        max_length=20, choices=ShipNoticeStatus.choices, default=ShipNoticeStatus.DRAFT
+    )
+    ship_date = models.DateField()
+    expected_date = models.DateField("expected arrival")
+    carrier = models.CharField(max_length=100, blank=True)
+    tracking_number = models.CharField(max_length=100, blank=True)
+    packing_slip = models.CharField(max_length=100, blank=True)
+    note = models.TextField(blank=True)
+    # Bumped by every correction of a submitted notice (each kept as an event).
+    version = models.PositiveIntegerField(default=1)
+    closed_reason = models.TextField(blank=True)
+    external_id = models.CharField(max_length=100, unique=True, null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    if TYPE_CHECKING:
+        lines: RelatedManager[ShipNoticeLine]
+        receipts: RelatedManager[Receipt]
+        order_id: int
+        vendor_id: int
+
+    objects: ClassVar[VendorScopedManager[Self]] = VendorScopedManager()
+
+    class Meta:
+        ordering = ["-ship_date", "-id"]
+        indexes = [
+            models.Index(fields=["vendor", "status", "expected_date"], name="asn_vendor_status"),
+            models.Index(fields=["status", "expected_date"], name="asn_status_expected"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                name="asn_arrival_after_shipping", condition=Q(expected_date__gte=F("ship_date"))
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def is_open(self) -> bool:
+        """On its way: announced and not yet received in full or closed."""
+        return self.status in (ShipNoticeStatus.SUBMITTED, ShipNoticeStatus.PARTIALLY_RECEIVED)
+
+    @property
+    def is_changeable(self) -> bool:
+        """The supplier may still correct or cancel it: nothing was received against it."""
+        return self.status in (ShipNoticeStatus.DRAFT, ShipNoticeStatus.SUBMITTED)
+
+
+class ShipNoticeLine(models.Model):
+    notice = models.ForeignKey(ShipNotice, on_delete=models.CASCADE, related_name="lines")
+    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+")
+    delivery = models.ForeignKey(
+        Delivery, on_delete=models.PROTECT, related_name="ship_notice_lines"
+    )
+    line = models.ForeignKey(Line, on_delete=models.PROTECT, related_name="ship_notice_lines")
+    quantity = models.DecimalField(max_digits=16, decimal_places=4)
+
+    if TYPE_CHECKING:
+        notice_id: int
+        delivery_id: int
+        line_id: int
+
+    objects: ClassVar[VendorScopedManager[Self]] = VendorScopedManager()
+
+    class Meta:
+        ordering = ["notice", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["notice", "delivery"], name="asn_delivery_once"),
+            models.CheckConstraint(name="asn_line_quantity_positive", condition=Q(quantity__gt=0)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} on delivery {self.delivery_id}"
+
+
 class ReceiptKind(models.TextChoices):
     RECEIPT = "receipt", "Receipt"
     RETURN = "return", "Return"
@@ -305,6 +416,10 @@ class Receipt(models.Model):
     kind = models.CharField(max_length=10, choices=ReceiptKind.choices, default=ReceiptKind.RECEIPT)
     receipt_date = models.DateField()
     packing_slip = models.CharField(max_length=100, blank=True)
+    # The ship notice the goods arrived under, when the buyer received against one.
+    ship_notice = models.ForeignKey(
+        ShipNotice, on_delete=models.PROTECT, null=True, blank=True, related_name="receipts"
+    )
     reason = models.TextField(blank=True, help_text="Why goods were returned (returns only).")
     external_id = models.CharField(max_length=100, unique=True, null=True, blank=True)
     created_by = models.ForeignKey(

@@ -3,6 +3,7 @@
 - `orders`: orders and releases (create, issue, revise, call off, close, cancel);
 - `receipts`: receipts and returns;
 - `invoices`: invoices and payments (the three-way match, disputes, voids);
+- `shipments`: ship notices (announced, corrected, received against, closed);
 - `editor`: the working copy every change to an order goes through (with its revision),
   and the value checks the documents share;
 - `inputs`: what callers hand the services.
@@ -39,6 +40,7 @@ from vendorportal.purchasing.services.inputs import (
     SetDelivery,
     SetHeader,
     SetLine,
+    ShipNoticeLineInput,
 )
 from vendorportal.purchasing.services.invoices import (
     invoice_dispute,
@@ -61,6 +63,13 @@ from vendorportal.purchasing.services.orders import (
     release_add,
 )
 from vendorportal.purchasing.services.receipts import receipt_record, return_record
+from vendorportal.purchasing.services.shipments import (
+    ship_notice_cancel,
+    ship_notice_close,
+    ship_notice_correct,
+    ship_notice_create,
+    ship_notice_submit,
+)
 
 __all__ = [
     "DELIVERY_EDITABLE",
@@ -81,6 +90,7 @@ __all__ = [
     "SetDelivery",
     "SetHeader",
     "SetLine",
+    "ShipNoticeLineInput",
     "call_off",
     "invoice_dispute",
     "invoice_record",
@@ -99,4 +109,9 @@ __all__ = [
     "receipt_record",
     "release_add",
     "return_record",
+    "ship_notice_cancel",
+    "ship_notice_close",
+    "ship_notice_correct",
+    "ship_notice_create",
+    "ship_notice_submit",
 ]

@@ -134,3 +134,22 @@ class Release:
     line: int
     quantity: Decimal
     due_date: dt.date
+
+
+@dataclass(frozen=True)
+class ShipNoticeLineInput:
+    """How much of one delivery a ship notice announces."""
+
+    delivery: Delivery
+    quantity: Decimal | str
+
+
+# The header fields a ship notice's author sets (and may correct until goods arrive).
+SHIP_NOTICE_FIELDS = (
+    "ship_date",
+    "expected_date",
+    "carrier",
+    "tracking_number",
+    "packing_slip",
+    "note",
+)

@@ -11,7 +11,7 @@ from django.utils import timezone
 from vendorportal.accounts.models import User
 from vendorportal.errors import DomainError
 from vendorportal.events.log import record_event
-from vendorportal.purchasing import rules
+from vendorportal.purchasing import reconcile, rules
 from vendorportal.purchasing.models import (
     ZERO,
     Delivery,
@@ -21,6 +21,7 @@ from vendorportal.purchasing.models import (
     Receipt,
     ReceiptKind,
     ReceiptLine,
+    ShipNotice,
 )
 from vendorportal.purchasing.services.editor import (
     _Editor,
@@ -33,6 +34,10 @@ from vendorportal.purchasing.services.inputs import (
     ReceiptLineInput,
 )
 from vendorportal.purchasing.services.invoices import _rematch_invoices
+from vendorportal.purchasing.services.shipments import (
+    after_receipt,
+    check_receivable,
+)
 from vendorportal.scoping import service
 
 # ---------------------------------------------------------------------------------------
@@ -84,13 +89,18 @@ def receipt_record(
     packing_slip: str = "",
     number: str | None = None,
     external_id: str | None = None,
+    ship_notice: ShipNotice | None = None,
 ) -> Receipt:
     """Receive goods against open deliveries; over-receipt beyond the tolerance is refused.
 
     A delivery received in full closes; a line whose deliveries are all closed closes; an
-    order whose lines are all closed closes.
+    order whose lines are all closed closes. Received against a ship notice, the notice
+    moves to received (in part or in full) and its differences go into the event.
     """
     order = _lock_order(order)
+    if ship_notice is not None:
+        ship_notice = ShipNotice.objects.get(pk=ship_notice.pk)
+        check_receivable(ship_notice, order)
     if order.status != OrderStatus.ISSUED:
         raise DomainError(
             f"Order {order.number} is {order.get_status_display().lower()}; goods "
@@ -141,6 +151,7 @@ def receipt_record(
             packing_slip, field="packing_slip", label="Packing slip", max_length=100
         ),
         external_id=external_id or None,
+        ship_notice=ship_notice,
         created_by=by,
     )
     ReceiptLine.objects.bulk_create(
@@ -154,6 +165,14 @@ def receipt_record(
         for delivery, quantity in entries
     )
     editor.refresh_statuses()
+    against = ""
+    if ship_notice is not None:
+        rows = after_receipt(ship_notice, editor)
+        differences = reconcile.describe(rows, _fmt)
+        against = (
+            f" against ship notice {ship_notice.number} ({ship_notice.get_status_display().lower()}"
+            + (f"; {differences})" if differences else ", as announced)")
+        )
     editor.save()
     _rematch_invoices({delivery.line.pk for delivery, _ in entries})
     total = sum((q for _, q in entries), ZERO)
@@ -165,11 +184,13 @@ def receipt_record(
         summary=f"Receipt {receipt.number}: {_fmt(total)} received on {len(entries)} "
         f"deliver{'y' if len(entries) == 1 else 'ies'}"
         + (f" (packing slip {receipt.packing_slip})" if receipt.packing_slip else "")
+        + against
         + ("; order closed" if order.status == OrderStatus.CLOSED else ""),
         data={
             "order": order.number,
             "receipt": receipt.number,
             "deliveries": [d.pk for d, _ in entries],
+            **({"against_notice": ship_notice.pk} if ship_notice is not None else {}),
         },
     )
     return receipt
