@@ -34,6 +34,7 @@ from vendorportal.purchasing.models import (
     Payment,
     PurchaseOrder,
     Receipt,
+    ShipNotice,
     Vendor,
 )
 
@@ -58,6 +59,8 @@ class VendorSide:
     proposal: ChangeProposal  # pending
     comment: Comment
     internal_comment: Comment
+    ship_notice: ShipNotice  # submitted, on the order's line 10
+    draft_notice: ShipNotice  # a draft, on the order's line 20
     users: list[User] = field(default_factory=list)
     invitation: Invitation | None = None
     token: ApiToken | None = None
@@ -150,6 +153,24 @@ def _side(vendor: Vendor, buyer: User, supplier: User, prefix: str) -> VendorSid
     internal_comment = collaboration.comment_add(
         order=order, by=buyer, body=f"COMMENT-INTERNAL-{prefix}", internal=True
     )
+    ship_notice = services.ship_notice_create(
+        order=order,
+        by=supplier,
+        lines=[services.ShipNoticeLineInput(delivery, D("20"))],
+        ship_date=dt.date(2026, 11, 28),
+        expected_date=dt.date(2026, 12, 2),
+        carrier="DHL",
+        tracking_number=f"TRACK-{prefix}",
+        packing_slip=f"PS-{prefix}",
+        note=f"ASN-NOTE-{prefix}",
+    )
+    draft_notice = services.ship_notice_create(
+        order=order,
+        by=supplier,
+        lines=[services.ShipNoticeLineInput(other_delivery, D("5"))],
+        expected_date=dt.date(2026, 12, 9),
+        submit=False,
+    )
     draft = services.order_create(
         vendor=vendor,
         by=buyer,
@@ -175,6 +196,8 @@ def _side(vendor: Vendor, buyer: User, supplier: User, prefix: str) -> VendorSid
         proposal=proposal,
         comment=comment,
         internal_comment=internal_comment,
+        ship_notice=ship_notice,
+        draft_notice=draft_notice,
     )
 
 

@@ -127,11 +127,18 @@ RULES: dict[str, Rule] = {
     "portal:orders": Rule("vendor"),
     "portal:order-detail": Rule("vendor"),
     "portal:revision-compare": Rule("vendor"),
+    "portal:order-pdf": Rule("vendor"),
     "portal:order-acknowledge": Rule("vendor", POST, ok=(302, 400)),
     "portal:order-propose": Rule("vendor", GET_POST, ok=(302, 400)),
     "portal:order-comment": Rule("vendor", POST, ok=(302, 400)),
     "portal:delivery-confirm": Rule("vendor", POST, ok=(302, 400)),
     "portal:proposal-withdraw": Rule("vendor", POST, ok=(302, 400)),
+    "portal:ship-notice-new": Rule("vendor", GET_POST, ok=(302, 400)),
+    "portal:ship-notices": Rule("vendor"),
+    "portal:ship-notice-detail": Rule("vendor"),
+    "portal:ship-notice-edit": Rule("vendor", GET_POST, ok=(302, 400)),
+    "portal:ship-notice-submit": Rule("vendor", POST, ok=(302, 400)),
+    "portal:ship-notice-cancel": Rule("vendor", POST, ok=(302, 400)),
     "portal:receipts": Rule("vendor"),
     "portal:invoices": Rule("vendor"),
     "portal:invoice-detail": Rule("vendor"),
@@ -154,6 +161,7 @@ RULES: dict[str, Rule] = {
     "buying:orders": Rule("buyer"),
     "buying:order-detail": Rule("buyer"),
     "buying:revision-compare": Rule("buyer"),
+    "buying:order-pdf": Rule("buyer"),
     "buying:order-comment": Rule("buyer", POST, ok=(302, 400)),
     "buying:order-issue": Rule("buyer", POST, ok=(302, 400)),
     "buying:order-revise": Rule("buyer", GET_POST, ok=(302, 400)),
@@ -166,6 +174,10 @@ RULES: dict[str, Rule] = {
     "buying:line-close": Rule("buyer", GET_POST, ok=(302, 400)),
     "buying:proposal-accept": Rule("buyer", POST, ok=(302, 400)),
     "buying:proposal-reject": Rule("buyer", GET_POST, ok=(302, 400)),
+    "buying:ship-notices": Rule("buyer"),
+    "buying:ship-notice-detail": Rule("buyer"),
+    "buying:ship-notice-receive": Rule("buyer", GET_POST, ok=(302, 400)),
+    "buying:ship-notice-close": Rule("buyer", GET_POST, ok=(302, 400)),
     "buying:receipts": Rule("buyer"),
     "buying:invoices": Rule("buyer"),
     "buying:invoice-detail": Rule("buyer"),
@@ -190,6 +202,15 @@ RULES: dict[str, Rule] = {
     "api-v1:list_receipts": Rule("api-vendor", API_GET),
     "api-v1:list_invoices": Rule("api-vendor", API_GET),
     "api-v1:list_events": Rule("api-vendor", API_GET),
+    # Ship notices (one path, two operations): the body names vendor A's order, so vendor
+    # B's token is refused with 404 (exactly, in tests/test_api_ship_notices.py).
+    "api-v1:list_ship_notices": Rule(
+        "api-vendor", ("GET", "POST"), integration_writes=True, ok=(404,)
+    ),
+    "api-v1:create_ship_notice": Rule(
+        "api-vendor", ("GET", "POST"), integration_writes=True, ok=(404,)
+    ),
+    "api-v1:get_ship_notice": Rule("api-vendor", API_GET),
     # A login's own notification settings (one path, two operations): any token's login.
     "api-v1:get_settings": Rule("api-vendor", ("GET", "PUT"), integration_writes=True),
     "api-v1:put_settings": Rule("api-vendor", ("GET", "PUT"), integration_writes=True),
@@ -343,6 +364,9 @@ def instances(world: World, route: Route) -> list[tuple[str, str | None]]:
         }
         if route.name == "portal:api-token-revoke":
             values["pk"] = str(side.token.pk)  # type: ignore[union-attr]
+        if "ship-notice" in route.name:
+            values["pk"] = str(side.ship_notice.pk)
+        values["notice_id"] = str(side.ship_notice.pk)
         if route.name == "portal:team:invitation-revoke":
             values["public_id"] = str(side.invitation.public_id)  # type: ignore[union-attr]
         if route.name in ("buying:line-release", "buying:order-call-off", "api-v1:call_off"):
@@ -448,7 +472,7 @@ def _expected_api(rule: Rule, role: str, method: str, owner: str | None) -> set[
     if owner is not None and vendor is not None and owner != vendor:
         return {404}
     if method in WRITE_METHODS:
-        return {200, 201}
+        return {200, 201} | set(rule.ok)
     return {200}
 
 
@@ -485,6 +509,14 @@ API_BODIES: dict[str, Any] = {
         "reason": "matrix",
     },
     "api-v1:comment": lambda w, side: {"body": "matrix comment"},
+    **{
+        f"api-v1:{name}": lambda w, side: {
+            "order_number": side.order.number,
+            "expected_date": "2026-12-10",
+            "lines": [{"line_number": 10, "quantity": "1"}],
+        }
+        for name in ("list_ship_notices", "create_ship_notice")
+    },
     "api-v1:call_off": lambda w, side: {
         "releases": [{"line_number": 10, "quantity": "5", "due_date": "2027-01-10"}]
     },

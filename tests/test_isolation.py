@@ -302,6 +302,9 @@ def test_every_portal_url_is_covered_here():
         "orders",
         "order-detail",
         "revision-compare",
+        # The order as a PDF: tests/test_order_pdf.py (another vendor's order 404, no
+        # internal field in the text).
+        "order-pdf",
         "order-acknowledge",
         "order-propose",
         "order-comment",
@@ -310,6 +313,14 @@ def test_every_portal_url_is_covered_here():
         "receipts",
         "invoices",
         "invoice-detail",
+        # Ship notices: tests/test_ship_notice_screens.py (another vendor's notice and its
+        # actions 404, its list holds none of them; the API in test_api_ship_notices.py).
+        "ship-notice-new",
+        "ship-notices",
+        "ship-notice-detail",
+        "ship-notice-edit",
+        "ship-notice-submit",
+        "ship-notice-cancel",
         # The live stream: tests/test_live.py (each vendor receives only its own events,
         # never internal ones; the wrong side gets 404, anonymous 403).
         "events",

@@ -122,6 +122,17 @@ B_ORDER = "/buying/orders/{a.order.number}"
 DECIDED = {"status", "decided_at", "decided_by", "decision_note", "resulting_revision"}
 PROPOSAL_EFFECTS = {"collaboration.changeproposal": {"+"}, **EVENT}
 
+SHIP_NOTICE_FIELDS = (
+    "ship_date",
+    "expected_date",
+    "carrier",
+    "tracking_number",
+    "packing_slip",
+    "note",
+)
+IN_TRANSIT = {"in_transit_quantity", "expected_date"}
+NOTICE_CLOSED = {"status", "closed_reason", "closed_at"}
+
 
 CASES: list[Case] = [
     # --- the supplier (vendor A's user) ------------------------------------------------
@@ -398,6 +409,111 @@ CASES: list[Case] = [
         ("purchasing.payment", "purchasing.invoice"),
         fields=("reference",),
     ),
+    # --- ship notices -------------------------------------------------------------------
+    Case(
+        "portal:ship-notice-new",
+        "amos",
+        _portal(A_ORDER + "/ship"),
+        lambda w: {
+            "ship_date": "2026-12-01",
+            "expected_date": "2026-12-03",
+            "carrier": "DHL",
+            f"qty_{w.a.delivery.pk}": "5",
+        },
+        {
+            "purchasing.shipnotice": {"+"},
+            "purchasing.shipnoticeline": {"+"},
+            "purchasing.delivery": IN_TRANSIT,
+            **EVENT,
+        },
+        ("purchasing.shipnotice", "purchasing.shipnoticeline"),
+        fields=SHIP_NOTICE_FIELDS,
+    ),
+    Case(
+        "portal:ship-notice-edit",
+        "amos",
+        _portal("/portal/ship-notices/{a.ship_notice.pk}/edit"),
+        lambda w: {
+            "ship_date": "2026-11-28",
+            "expected_date": "2026-12-05",
+            "carrier": "UPS",
+            f"qty_{w.a.delivery.pk}": "15",
+        },
+        {
+            "purchasing.shipnotice": {"version", *SHIP_NOTICE_FIELDS},
+            "purchasing.shipnoticeline": {"quantity"},
+            "purchasing.delivery": IN_TRANSIT,
+            **EVENT,
+        },
+        ("purchasing.shipnotice", "purchasing.shipnoticeline"),
+        fields=SHIP_NOTICE_FIELDS,
+    ),
+    Case(
+        "portal:ship-notice-submit",
+        "amos",
+        _portal("/portal/ship-notices/{a.draft_notice.pk}/submit"),
+        lambda w: {},
+        {
+            "purchasing.shipnotice": {"status", "submitted_at"},
+            "purchasing.delivery": IN_TRANSIT,
+            **EVENT,
+        },
+        ("purchasing.shipnotice",),
+    ),
+    Case(
+        "portal:ship-notice-cancel",
+        "amos",
+        _portal("/portal/ship-notices/{a.ship_notice.pk}/cancel"),
+        lambda w: {"reason": "missed the truck"},
+        {"purchasing.shipnotice": NOTICE_CLOSED, "purchasing.delivery": IN_TRANSIT, **EVENT},
+        ("purchasing.shipnotice",),
+    ),
+    Case(
+        "buying:ship-notice-receive",
+        "buyer",
+        _portal("/buying/ship-notices/{a.ship_notice.pk}/receive"),
+        lambda w: {
+            "receipt_date": w.a.receipt.receipt_date.isoformat(),
+            f"qty_{w.a.delivery.pk}": "5",
+        },
+        {
+            "purchasing.receipt": {"+"},
+            "purchasing.receiptline": {"+"},
+            "purchasing.delivery": {"received_quantity", "status", *IN_TRANSIT},
+            "purchasing.invoiceline": {"received_quantity", "match_status"},
+            "purchasing.shipnotice": {"status", "closed_at"},
+            **EVENT,
+        },
+        ("purchasing.receipt", "purchasing.receiptline", "purchasing.shipnotice"),
+        fields=("receipt_date", "packing_slip"),
+    ),
+    Case(
+        "buying:ship-notice-close",
+        "buyer",
+        _portal("/buying/ship-notices/{a.ship_notice.pk}/close"),
+        lambda w: {"reason": "lost in transit"},
+        {"purchasing.shipnotice": NOTICE_CLOSED, "purchasing.delivery": IN_TRANSIT, **EVENT},
+        ("purchasing.shipnotice",),
+    ),
+    Case(
+        "api-v1:create_ship_notice",
+        "vendor_token",
+        _portal("/api/v1/ship-notices"),
+        lambda w: {
+            "order_number": w.a.order.number,
+            "expected_date": "2026-12-10",
+            "lines": [{"line_number": 10, "quantity": "5"}],
+        },
+        {
+            "purchasing.shipnotice": {"+"},
+            "purchasing.shipnoticeline": {"+"},
+            "purchasing.delivery": IN_TRANSIT,
+            **EVENT,
+        },
+        ("purchasing.shipnotice",),
+        api=True,
+        fields=("expected_date", "quantity"),
+    ),
     # --- the API (vendor A's read-write token) -------------------------------------------
     Case(
         "api-v1:acknowledge",
@@ -518,6 +634,8 @@ NOT_FORMS = {
         for n in ("one", "batch")
     },
     "portal:team:accept": "taken by test_invitation_accept_takes_only_its_fields below",
+    # One path, two operations: its POST is the create_ship_notice case.
+    "api-v1:list_ship_notices": "the create_ship_notice case",
 }
 
 

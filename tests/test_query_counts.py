@@ -129,7 +129,14 @@ def test_a_synced_issued_order_costs_the_same_statements_for_2_or_40_lines(vendo
         assert (order.status, order.revision) == ("issued", 1)
         assert order.deliveries.count() == 2 * lines
         counts.append(len(captured))
-    assert counts[0] == counts[1], counts
+    # A bulk INSERT is one statement, except where the database caps the parameters of
+    # one statement (SQLite: 999): 80 deliveries of 13 columns then go in two.
+    from vendorportal.purchasing.models import Delivery
+
+    columns = len([f for f in Delivery._meta.concrete_fields if not f.primary_key])
+    limit = connection.features.max_query_params
+    split = -(-(80 * columns) // limit) - 1 if limit else 0
+    assert counts[1] == counts[0] + split, (counts, split)
     assert counts[1] <= 20, counts
     from vendorportal.purchasing import revisions
 

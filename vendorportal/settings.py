@@ -348,6 +348,10 @@ OVER_RECEIPT_TOLERANCE_PERCENT = env_decimal("OVER_RECEIPT_TOLERANCE_PERCENT", "
 INVOICE_PRICE_TOLERANCE_PERCENT = env_decimal("INVOICE_PRICE_TOLERANCE_PERCENT", "0")
 # Monthly charge per active portal login.
 PORTAL_SEAT_PRICE = env_decimal("PORTAL_SEAT_PRICE", "20")
+# The buying company as the order PDF names it (purchasing/pdf.py); address lines are
+# separated by "|" (an environment variable holds no newline portably).
+BUYER_COMPANY_NAME = env_str("BUYER_COMPANY_NAME", "")
+BUYER_COMPANY_ADDRESS = env_str("BUYER_COMPANY_ADDRESS", "")
 
 # --- Live updates (server-sent events) ---------------------------------------------------
 # A comment line on an idle stream this often keeps proxies from closing it.

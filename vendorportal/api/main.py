@@ -10,6 +10,7 @@ from vendorportal.api.auth import TokenAuth, TokenRateThrottle
 from vendorportal.api.endpoints import router
 from vendorportal.api.notifications import router as notifications_router
 from vendorportal.api.parser import StrictJsonParser
+from vendorportal.api.shipments import router as shipments_router
 from vendorportal.api.sync import router as sync_router
 
 api = NinjaAPI(
@@ -37,3 +38,4 @@ errors.install(api)
 api.add_router("/", router)
 api.add_router("/sync", sync_router)
 api.add_router("/", notifications_router)
+api.add_router("/", shipments_router)

@@ -218,3 +218,13 @@ class PaymentForm(forms.Form):
     )
     paid_on = DateField(label="Paid on")
     reference = forms.CharField(label="Reference", required=False, max_length=100)
+
+
+class ShipNoticeCloseForm(forms.Form):
+    reason = forms.CharField(
+        label="Why the difference is closed",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Shown to the supplier on the notice, e.g. “4 damaged in transit, to be "
+        "credited” or “rest follows on a new notice”.",
+    )

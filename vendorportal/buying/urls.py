@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.urls import path
 
 from vendorportal.audit import views as audit_views
-from vendorportal.buying import views
+from vendorportal.buying import shipments, views
 from vendorportal.events import stream
 from vendorportal.web import converters  # noqa: F401 - registers <number:...>
 from vendorportal.web import views as shared
@@ -23,6 +23,7 @@ urlpatterns = [
     path("orders/", side(shared.orders_list), name="orders"),
     path("orders/<number:number>/", views.order_detail, name="order-detail"),
     path("orders/<number:number>/changes/", side(shared.revision_compare), name="revision-compare"),
+    path("orders/<number:number>/pdf", side(shared.order_pdf), name="order-pdf"),
     path(
         "orders/<number:number>/comments",
         side(shared.order_comment, post=True),
@@ -53,6 +54,12 @@ urlpatterns = [
         views.proposal_reject,
         name="proposal-reject",
     ),
+    path("ship-notices/", side(shared.ship_notices_list), name="ship-notices"),
+    path("ship-notices/<str:pk>/", side(shared.ship_notice_detail), name="ship-notice-detail"),
+    path(
+        "ship-notices/<str:pk>/receive", shipments.ship_notice_receive, name="ship-notice-receive"
+    ),
+    path("ship-notices/<str:pk>/close", shipments.ship_notice_close, name="ship-notice-close"),
     path("receipts/", side(shared.receipts_list), name="receipts"),
     path("invoices/", side(shared.invoices_list), name="invoices"),
     path("invoices/<str:pk>/", side(shared.invoice_detail), name="invoice-detail"),

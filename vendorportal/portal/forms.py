@@ -1,4 +1,5 @@
-"""The supplier's forms: acknowledging a revision and proposing a change."""
+"""The supplier's forms: acknowledging a revision, proposing a change, announcing a
+shipment."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 from django import forms
 
 from vendorportal.collaboration.models import AcknowledgementResponse
+from vendorportal.purchasing.services.inputs import SHIP_NOTICE_FIELDS
 from vendorportal.web.widgets import DateField
 
 
@@ -65,4 +67,53 @@ class ProposalForm(forms.Form):
         if not self.errors and all(value is None for value in proposed):
             first = "due_date" if "due_date" in self.fields else "unit_price"
             self.add_error(first, "Enter the new value you propose.")
+        return data
+
+
+class ShipNoticeForm(forms.Form):
+    """A shipment: its dates and papers, and per open delivery the quantity on the truck."""
+
+    ship_date = DateField(label="Ship date")
+    expected_date = DateField(label="Expected arrival")
+    carrier = forms.CharField(label="Carrier", required=False, max_length=100)
+    tracking_number = forms.CharField(label="Tracking number", required=False, max_length=100)
+    packing_slip = forms.CharField(label="Packing slip number", required=False, max_length=100)
+    note = forms.CharField(
+        label="Note for the buyer",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args: Any, shippable: list[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.shippable = shippable
+        for entry in shippable:
+            d = entry.delivery
+            self.fields[f"qty_{d.pk}"] = forms.DecimalField(
+                label=f"Line {d.line.line_number}-{d.delivery_number} quantity shipped",
+                required=False,
+                min_value=Decimal("0"),
+                decimal_places=4,
+                max_digits=16,
+            )
+
+    def quantity_fields(self) -> list[tuple[Any, forms.BoundField]]:
+        return [(entry, self[f"qty_{entry.delivery.pk}"]) for entry in self.shippable]
+
+    def quantities(self) -> list[tuple[Any, Decimal]]:
+        data = self.cleaned_data
+        return [
+            (entry.delivery, data[f"qty_{entry.delivery.pk}"])
+            for entry in self.shippable
+            if data.get(f"qty_{entry.delivery.pk}")
+        ]
+
+    def details(self) -> dict[str, Any]:
+        return {name: self.cleaned_data[name] for name in SHIP_NOTICE_FIELDS}
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not self.errors and not self.quantities():
+            self.add_error(None, "Enter the quantity shipped on at least one delivery.")
         return data

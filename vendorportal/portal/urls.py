@@ -6,7 +6,7 @@ from django.urls import include, path
 
 from vendorportal.api import views as api_views
 from vendorportal.events import stream
-from vendorportal.portal import views
+from vendorportal.portal import shipments, views
 from vendorportal.web import converters  # noqa: F401 - registers <number:...>
 from vendorportal.web import views as shared
 from vendorportal.web.access import supplier_view
@@ -23,6 +23,7 @@ urlpatterns = [
     path("orders/", side(shared.orders_list), name="orders"),
     path("orders/<number:number>/", views.order_detail, name="order-detail"),
     path("orders/<number:number>/changes/", side(shared.revision_compare), name="revision-compare"),
+    path("orders/<number:number>/pdf", side(shared.order_pdf), name="order-pdf"),
     path("orders/<number:number>/acknowledge", views.acknowledge, name="order-acknowledge"),
     path("orders/<number:number>/propose", views.propose, name="order-propose"),
     path(
@@ -40,6 +41,12 @@ urlpatterns = [
         views.proposal_withdraw,
         name="proposal-withdraw",
     ),
+    path("orders/<number:number>/ship", shipments.ship_notice_new, name="ship-notice-new"),
+    path("ship-notices/", side(shared.ship_notices_list), name="ship-notices"),
+    path("ship-notices/<str:pk>/", side(shared.ship_notice_detail), name="ship-notice-detail"),
+    path("ship-notices/<str:pk>/edit", shipments.ship_notice_edit, name="ship-notice-edit"),
+    path("ship-notices/<str:pk>/submit", shipments.ship_notice_submit, name="ship-notice-submit"),
+    path("ship-notices/<str:pk>/cancel", shipments.ship_notice_cancel, name="ship-notice-cancel"),
     path("receipts/", side(shared.receipts_list), name="receipts"),
     path("invoices/", side(shared.invoices_list), name="invoices"),
     path("invoices/<str:pk>/", side(shared.invoice_detail), name="invoice-detail"),

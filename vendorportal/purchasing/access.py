@@ -35,6 +35,7 @@ from vendorportal.purchasing.models import (
     PurchaseOrder,
     Receipt,
     Revision,
+    ShipNotice,
 )
 
 
@@ -136,6 +137,18 @@ def delivery_or_404(viewer: Viewer, order: PurchaseOrder, pk: Any) -> Delivery:
         raise Http404("No such delivery.") from None
 
 
+def revision_or_404(viewer: Viewer, order: PurchaseOrder, number: Any) -> Revision:
+    """A revision of an order already reached through `order_or_404` (its snapshot is
+    what the supplier was sent); a draft has none."""
+    try:
+        wanted = int(number)
+        if not 1 <= wanted <= 2**31 - 1:
+            raise ValueError(number)
+        return order.revisions.get(number=wanted)
+    except (Revision.DoesNotExist, TypeError, ValueError):
+        raise Http404("No such revision.") from None
+
+
 def deliveries(viewer: Viewer) -> QuerySet[Delivery]:
     queryset = _own(viewer, Delivery.objects.all())
     return queryset if viewer.internal else queryset.exclude(order__status=OrderStatus.DRAFT)
@@ -143,6 +156,18 @@ def deliveries(viewer: Viewer) -> QuerySet[Delivery]:
 
 def receipts(viewer: Viewer) -> QuerySet[Receipt]:
     return _own(viewer, Receipt.objects.all())
+
+
+def ship_notices(viewer: Viewer) -> QuerySet[ShipNotice]:
+    """A supplier sees its own notices (its drafts too); a buyer sees every vendor's."""
+    return _own(viewer, ShipNotice.objects.all())
+
+
+def ship_notice_or_404(viewer: Viewer, pk: Any) -> ShipNotice:
+    try:
+        return ship_notices(viewer).select_related("order", "vendor", "created_by").get(pk=int(pk))
+    except (ShipNotice.DoesNotExist, TypeError, ValueError):
+        raise Http404("No such ship notice.") from None
 
 
 def invoices(viewer: Viewer) -> QuerySet[Invoice]:

@@ -17,7 +17,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from vendorportal.core import cells
-from vendorportal.web.formatting import currency_places
+from vendorportal.web.formatting import currency_places, plain
 
 COLUMNS: list[tuple[str, str]] = [
     ("PO", "order__number"),
@@ -32,6 +32,8 @@ COLUMNS: list[tuple[str, str]] = [
     ("Promised date", "promised_date"),
     ("Quantity", "quantity"),
     ("Received", "received_quantity"),
+    ("In transit", "in_transit_quantity"),
+    ("Expected arrival", "expected_date"),
     ("Open quantity", "open_qty"),
     ("UoM", "line__unit_of_measure"),
     ("Unit price", "line__unit_price"),
@@ -45,10 +47,16 @@ COLUMNS: list[tuple[str, str]] = [
     ("Ship to", "ship_to"),
 ]
 VENDOR_COLUMNS: list[tuple[str, str]] = [("Vendor", "vendor__code")]
-QUANTITIES = {"quantity", "received_quantity", "open_qty", "proposed_quantity"}
+QUANTITIES = {
+    "quantity",
+    "received_quantity",
+    "in_transit_quantity",
+    "open_qty",
+    "proposed_quantity",
+}
 PRICES = {"line__unit_price", "proposed_unit_price"}
 MONEY = {"open_value"}
-DATES = {"order_date", "due_date", "promised_date", "proposed_due_date"}
+DATES = {"order_date", "due_date", "promised_date", "expected_date", "proposed_due_date"}
 
 
 def ack_state(row: dict[str, Any]) -> str:
@@ -79,12 +87,6 @@ def _values(rows: Iterable[dict[str, Any]], cols: list[tuple[str, str]]) -> Iter
             ),
         }
         yield [row[key] for _, key in cols]
-
-
-def plain(value: Decimal) -> str:
-    """A decimal as a spreadsheet reads it: no trailing zeros, no thousands separator."""
-    text = format(value.normalize(), "f")
-    return text
 
 
 def to_csv(rows: Iterable[dict[str, Any]], *, internal: bool) -> bytes:

@@ -43,7 +43,11 @@ from vendorportal.purchasing.models import (
     OrderKind,
     OrderStatus,
     PurchaseOrder,
+    ShipNotice,
+    ShipNoticeStatus,
 )
+from vendorportal.purchasing.services.editor import max_receivable
+from vendorportal.purchasing.services.shipments import notice_rows
 
 # ---------------------------------------------------------------------------------------
 # Open lines: one row per open delivery across all the viewer's orders
@@ -58,6 +62,7 @@ OPEN_LINE_SORTS = {
     "promised": ("promised_date", "due_date"),
     "quantity": ("quantity", "due_date"),
     "received": ("received_quantity", "due_date"),
+    "in_transit": ("in_transit_quantity", "expected_date", "due_date"),
     "open": ("open_qty", "due_date"),
     "price": ("line__unit_price", "due_date"),
     "vendor": ("vendor__code", "due_date"),
@@ -130,6 +135,8 @@ OPEN_LINE_FIELDS = (
     "promised_date",
     "quantity",
     "received_quantity",
+    "in_transit_quantity",
+    "expected_date",
     "acknowledged",
     "proposal_pending",
 )
@@ -400,6 +407,7 @@ class OrderPage:
     since_acknowledged: dict[tuple[int, int], str] = field(default_factory=dict)
     current_acknowledged: bool = False
     totals: dict[str, Decimal] = field(default_factory=dict)
+    ship_notices: list[Any] = field(default_factory=list)
 
 
 def _attach(instance: Any, relation: str, loaded: dict[int, Any]) -> None:
@@ -526,6 +534,7 @@ def order_page(viewer: Viewer, order: PurchaseOrder) -> OrderPage:
         since_acknowledged=since_acknowledged,
         current_acknowledged=order.revision in acknowledgements,
         totals=totals,
+        ship_notices=list(access.ship_notices(viewer).filter(order=order).order_by("-pk")),
     )
 
 
@@ -568,3 +577,120 @@ def match_exceptions() -> list[str]:
         MatchStatus.PRICE_VARIANCE,
         MatchStatus.QUANTITY_AND_PRICE,
     ]
+
+
+# ---------------------------------------------------------------------------------------
+# Ship notices
+# ---------------------------------------------------------------------------------------
+
+SHIP_NOTICE_SHOWS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "open": (
+        "In transit or received in part",
+        (ShipNoticeStatus.SUBMITTED, ShipNoticeStatus.PARTIALLY_RECEIVED),
+    ),
+    "drafts": ("Drafts", (ShipNoticeStatus.DRAFT,)),
+    "differences": ("Closed with difference", (ShipNoticeStatus.CLOSED,)),
+    "received": ("Received in full", (ShipNoticeStatus.RECEIVED,)),
+    "cancelled": ("Cancelled", (ShipNoticeStatus.CANCELLED,)),
+    "all": ("All", ()),
+}
+
+
+def ship_notice_list(viewer: Viewer, *, show: str = "open", q: str = "") -> QuerySet[ShipNotice]:
+    """The viewer's notices, by what `show` names (SHIP_NOTICE_SHOWS), soonest arrival first."""
+    queryset = access.ship_notices(viewer).select_related("order", "vendor")
+    statuses = SHIP_NOTICE_SHOWS.get(show, SHIP_NOTICE_SHOWS["open"])[1]
+    if statuses:
+        queryset = queryset.filter(status__in=statuses)
+    if q:
+        queryset = queryset.filter(
+            Q(number__icontains=q)
+            | Q(order__number__icontains=q)
+            | Q(tracking_number__icontains=q)
+            | Q(packing_slip__icontains=q)
+        )
+    return queryset.order_by("expected_date", "pk")
+
+
+@dataclass
+class ShipNoticePage:
+    notice: ShipNotice
+    rows: list[Any]  # reconcile.Row
+    receipts: list[Any]
+    timeline: list[Any]
+    announced: Decimal = ZERO
+    received: Decimal = ZERO
+
+    @property
+    def difference_count(self) -> int:
+        return sum(1 for row in self.rows if row.kind)
+
+    @property
+    def has_differences(self) -> bool:
+        return self.difference_count > 0
+
+
+def ship_notice_page(viewer: Viewer, notice: ShipNotice) -> ShipNoticePage:
+    """Everything a notice's page shows: its lines against what arrived, the receipts
+    recorded against it and its history (each submission, correction and receipt)."""
+    rows = notice_rows(notice)
+    receipts = list(
+        access.receipts(viewer).filter(ship_notice=notice).order_by("receipt_date", "pk")
+    )
+    timeline = list(
+        access.events(viewer)
+        .filter(order_id=notice.order_id)
+        .filter(Q(data__ship_notice=notice.pk) | Q(data__against_notice=notice.pk))
+        .select_related("actor")
+        .order_by("-id")
+    )
+    return ShipNoticePage(
+        notice=notice,
+        rows=rows,
+        receipts=receipts,
+        timeline=timeline,
+        announced=sum((row.announced for row in rows), ZERO),
+        received=sum((row.received for row in rows), ZERO),
+    )
+
+
+@dataclass
+class Shippable:
+    """An open delivery as the ship-notice form offers it."""
+
+    delivery: Any
+    elsewhere: Decimal  # in transit on other notices
+    still_to_ship: Decimal  # ordered - received - elsewhere
+    at_most: Decimal  # with the over-receipt tolerance
+    on_notice: Decimal = ZERO  # announced on the notice being corrected
+
+
+def shippable(order: PurchaseOrder, notice: ShipNotice | None = None) -> list[Shippable]:
+    """The order's open deliveries with what can still be announced on them."""
+    on_notice: dict[int, Decimal] = {}
+    counted = False
+    if notice is not None:
+        on_notice = dict(notice.lines.values_list("delivery_id", "quantity"))
+        counted = notice.is_open
+    result = []
+    deliveries = (
+        order.deliveries.filter(status=LineStatus.OPEN)
+        .exclude(line__status=LineStatus.CANCELLED)
+        .select_related("line__item")
+        .order_by("line__line_number", "delivery_number")
+    )
+    for delivery in deliveries:
+        mine = on_notice.get(delivery.pk, ZERO)
+        elsewhere = max(delivery.in_transit_quantity - (mine if counted else ZERO), ZERO)
+        result.append(
+            Shippable(
+                delivery=delivery,
+                elsewhere=elsewhere,
+                still_to_ship=max(delivery.quantity - delivery.received_quantity - elsewhere, ZERO),
+                at_most=max(
+                    max_receivable(delivery) - delivery.received_quantity - elsewhere, ZERO
+                ),
+                on_notice=mine,
+            )
+        )
+    return result

@@ -14,6 +14,12 @@ from django.utils import timezone
 MONTHS = ("", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
+def plain(value: Decimal) -> str:
+    """A decimal as a spreadsheet or a form's number input reads it: no trailing zeros,
+    no thousands separator (100.0000 → '100', 2.5000 → '2.5')."""
+    return format(value.normalize(), "f")
+
+
 def quantity(value: Decimal | None) -> str:
     """1234.5000 → '1,234.5'; whole numbers without decimals."""
     if value is None:
@@ -88,6 +94,14 @@ STATUS_BADGES = {
     "quantity_exception": "bad",
     "price_variance": "bad",
     "quantity_and_price": "bad",
+    # Ship notices, and the differences between what they announced and what arrived.
+    "submitted": "info",
+    "partially_received": "warn",
+    "received": "ok",
+    "short": "bad",
+    "over": "warn",
+    "not_announced": "warn",
+    "wrong_line": "bad",
 }
 
 

@@ -84,12 +84,21 @@ def open_line_rows_html(rows: Iterable[dict[str, Any]], *, order_url: str, inter
             f'<td class="num">{formatted_quantity(r["quantity"])} '
             f"{escaped(r['line__unit_of_measure'])}</td>"
             f'<td class="num">{formatted_quantity(r["received_quantity"])}</td>'
+            f"{_in_transit_cell(r, formatted_quantity, formatted_date)}"
             f'<td class="num"><strong>{formatted_quantity(r["open_qty"])}</strong></td>'
             f'<td class="num">{price(r["line__unit_price"], r["order__currency"])} '
             f"{escaped(r['order__currency'])}</td>"
             f'<td class="wrap">{_ack_badge(r)}</td></tr>\n'
         )
     return "".join(out)
+
+
+def _in_transit_cell(row: dict[str, Any], quantity: Any, date: Any) -> str:
+    """Announced on ship notices and not yet received, with the latest expected arrival."""
+    if not row["in_transit_quantity"]:
+        return '<td class="num"></td>'
+    expected = f'<div class="small muted">{date(row["expected_date"])}</div>'
+    return f'<td class="num">{quantity(row["in_transit_quantity"])}{expected}</td>'
 
 
 # ---------------------------------------------------------------------------------------
@@ -137,6 +146,7 @@ class RowActions:
 def _portal_actions(order: PurchaseOrder, csrf_input: str) -> RowActions:
     open_order = order.status == OrderStatus.ISSUED
     propose = escape(reverse("portal:order-propose", args=[order.number]))
+    ship = escape(reverse("portal:ship-notice-new", args=[order.number]))
     confirm = _url_with_slot("portal:delivery-confirm", order.number)
 
     def line(line: Any) -> str:
@@ -152,6 +162,7 @@ def _portal_actions(order: PurchaseOrder, csrf_input: str) -> RowActions:
             return ""
         propose_link = (
             f'<a class="btn small secondary" href="{propose}?delivery={d.pk}">Propose change</a>'
+            f'\n<a class="btn small secondary" href="{ship}?delivery={d.pk}">Ship</a>'
         )
         if d.promised_date == d.due_date:
             return propose_link
@@ -261,6 +272,11 @@ def order_line_rows_html(
             )
             promised = _promise(d, date)
             changes = ' <span class="badge warn">change proposed</span>' * proposed[d.pk]
+            if d.in_transit_quantity:
+                changes += (
+                    f' <span class="badge info">{quantity(d.in_transit_quantity)} in transit'
+                    f"{', expected ' + date(d.expected_date) if d.expected_date else ''}</span>"
+                )
             what = (since or {}).get((number, d.delivery_number))
             if what:
                 changes += f' <span class="badge info">{what} since rev {last_acknowledged}</span>'

@@ -1,5 +1,5 @@
 """The screens buyers and suppliers share: open lines (and its exports), orders, the order
-page with its revision history and timeline, receipts and invoices.
+page with its revision history and timeline, ship notices, receipts and invoices.
 
 Each view takes `side` ("portal" or "buying") only to build links and choose the base
 navigation; what the viewer sees comes from the access module, never from `side`.
@@ -254,6 +254,27 @@ def revision_compare(request: HttpRequest, side: str, number: str) -> HttpRespon
     )
 
 
+def order_pdf(request: HttpRequest, side: str, number: str) -> HttpResponse:
+    """The order as a PDF: its current revision, or `?revision=N` as it was issued. A
+    draft (only buyers reach one) renders as it is now, marked "DRAFT — not issued"."""
+    # Imported here: reportlab loads only in a process that renders a PDF.
+    from vendorportal.purchasing import pdf
+
+    viewer = viewer_of(request)
+    order = access.order_or_404(viewer, number)
+    wanted = request.GET.get("revision", "")
+    if order.is_draft and not wanted:
+        filename, content = pdf.order_pdf(order, None)
+    else:
+        revision = access.revision_or_404(viewer, order, wanted or order.revision)
+        filename, content = pdf.order_pdf(order, revision)
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
 def receipts_list(request: HttpRequest, side: str) -> HttpResponse:
     viewer = viewer_of(request)
     queryset = access.receipts(viewer).select_related("order", "vendor")
@@ -280,6 +301,50 @@ def receipts_list(request: HttpRequest, side: str) -> HttpResponse:
             "paging": paging,
             "internal": viewer.internal,
             "filters_active": int(bool(q)),
+        },
+    )
+
+
+def ship_notices_list(request: HttpRequest, side: str) -> HttpResponse:
+    viewer = viewer_of(request)
+    show = request.GET.get("show", "open")
+    if show not in selectors.SHIP_NOTICE_SHOWS:
+        show = "open"
+    q = request.GET.get("q", "").strip()[:100]
+    queryset = selectors.ship_notice_list(viewer, show=show, q=q)
+    total = queryset.count()
+    paging = Paging.from_request(request, total, 100)
+    notices = list(queryset[paging.offset : paging.offset + paging.size])
+    return render(
+        request,
+        "shared/ship_notices.html",
+        {
+            "nav": "ship-notices",
+            "side": side,
+            "notices": notices,
+            "show": show,
+            "shows": [(key, label) for key, (label, _) in selectors.SHIP_NOTICE_SHOWS.items()],
+            "q": q,
+            "filters_active": int(show != "open") + int(bool(q)),
+            "paging": paging,
+            "internal": viewer.internal,
+        },
+    )
+
+
+def ship_notice_detail(request: HttpRequest, side: str, pk: str) -> HttpResponse:
+    viewer = viewer_of(request)
+    notice = access.ship_notice_or_404(viewer, pk)
+    return render(
+        request,
+        "shared/ship_notice_detail.html",
+        {
+            "nav": "ship-notices",
+            "side": side,
+            "notice": notice,
+            "order": notice.order,
+            "page": selectors.ship_notice_page(viewer, notice),
+            "internal": viewer.internal,
         },
     )
 

@@ -418,9 +418,16 @@ def ship_notice_correct(
                     was,
                     now,
                 ]
-        if any(key.startswith("line ") for key in changes):
-            notice.lines.all().delete()
-            _write_lines(notice, entries)
+        # In place: a line keeps its id while its quantity changes.
+        gone = [line.pk for pk, line in old_lines.items() if pk not in new]
+        if gone:
+            ShipNoticeLine.objects.filter(pk__in=gone).delete()
+        for delivery_id, (_, quantity) in new.items():
+            line = old_lines.get(delivery_id)
+            if line is not None and line.quantity != quantity:
+                line.quantity = quantity
+                line.save(update_fields=["quantity"])
+        _write_lines(notice, [(d, q) for d, q in entries if d.pk not in old_lines])
     if not changes:
         raise DomainError(
             f"Nothing changed on ship notice {notice.number}.", field="lines", code="unchanged"
@@ -455,7 +462,7 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, Decimal):
-        return str(value)
+        return format(value.normalize(), "f")
     return value
 
 
