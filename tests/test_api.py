@@ -813,6 +813,32 @@ def test_the_erp_calls_off_several_releases_in_one_revision(as_erp, as_amos, wor
     assert refused.status_code == 403
 
 
+def test_ship_notices_announced_listed_and_read_through_the_schema(as_amos, as_bob, world):
+    order = world["order"]
+    delivery = order.deliveries.filter(status="open").select_related("line").first()
+    body = {
+        "order_number": order.number,
+        "expected_date": "2026-12-04",
+        "carrier": "DHL",
+        "lines": [
+            {
+                "line_number": delivery.line.line_number,
+                "delivery_number": delivery.delivery_number,
+                "quantity": "1",
+            }
+        ],
+    }
+    created = as_amos.post("/ship-notices", body, HTTP_IDEMPOTENCY_KEY="asn-schema-1")
+    assert created.status_code == 201 and created.data["status"] == "submitted"
+    notice_id = created.data["id"]
+    one = as_amos.get(f"/ship-notices/{notice_id}")
+    assert one.status_code == 200 and one.data["lines"][0]["difference_kind"] is None
+    listed = as_amos.get(f"/ship-notices?order_number={order.number}")
+    assert [n["id"] for n in listed.data["items"]] == [notice_id]
+    assert as_bob.get(f"/ship-notices/{notice_id}").status_code == 404
+    assert as_bob.post("/ship-notices", body).status_code == 404
+
+
 # Keep last: the calls of every test above are what it counts.
 def test_every_operation_in_the_schema_was_exercised():
     operations = {

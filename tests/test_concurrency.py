@@ -47,6 +47,7 @@ from vendorportal.purchasing.models import (
     PurchaseOrder,
     Receipt,
     Revision,
+    ShipNotice,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -499,4 +500,111 @@ def test_invoice_and_payment_duplicates_via_sync(people: dict[str, Any]) -> None
         )
         payments = Payment.objects.filter(invoice__external_id=invoice["external_id"])
         tally.check(trial, payments.count() == 1, f"{payments.count()} payments")
+    tally.report()
+
+
+# --- ship notices -----------------------------------------------------------------------
+
+
+def test_two_notices_for_the_last_open_quantity_at_once(people: dict[str, Any]) -> None:
+    """Two logins announce the last 60 at once: one notice is taken, the other refused
+    with the numbers; never 120 in transit on a delivery of 100 with 40 received."""
+    tally = Tally("two ship notices for the last open quantity")
+    vendor, bea, amos = people["vendor"], people["buyers"][0], people["amos"]
+    for trial in range(TRIALS):
+        order = make_order(vendor=vendor, by=bea, lines=[("100", "2.50")])
+        delivery = first_delivery(order)
+        services.receipt_record(
+            order=order, lines=[services.ReceiptLineInput(delivery, Decimal(40))], by=bea
+        )
+
+        def announce(o: PurchaseOrder = order, d: Delivery = delivery) -> Any:
+            return services.ship_notice_create(
+                order=o,
+                by=amos,
+                lines=[services.ShipNoticeLineInput(d, Decimal(60))],
+                expected_date=dt.date(2026, 12, 10),
+                ship_date=dt.date(2026, 12, 8),
+            )
+
+        outcomes = race(announce, announce)
+        tally.trials += 1
+        tally.check(trial, sum(o.ok for o in outcomes) == 1, f"outcomes {outcomes}")
+        tally.check(
+            trial,
+            all(o.ok or o.refused.code == "over_shipment" for o in outcomes),  # type: ignore[union-attr]
+            f"outcomes {outcomes}",
+        )
+        delivery.refresh_from_db()
+        notices = ShipNotice.objects.filter(order=order)
+        tally.check(trial, notices.count() == 1, f"{notices.count()} notices")
+        tally.check(
+            trial,
+            delivery.in_transit_quantity == 60,
+            f"in transit {delivery.in_transit_quantity}",
+        )
+        tally.check(
+            trial,
+            Event.objects.filter(order=order, kind="ship_notice.submitted").count() == 1,
+            "events",
+        )
+    tally.report()
+
+
+def test_a_receipt_racing_a_notice_correction(people: dict[str, Any]) -> None:
+    """The buyer receives against a notice while the supplier corrects it: either the
+    correction comes first and the receipt is reconciled against it, or the receipt comes
+    first and the correction is refused. In transit always equals what the notice still
+    announces minus what arrived."""
+    tally = Tally("a receipt racing a ship-notice correction")
+    vendor, bea, amos = people["vendor"], people["buyers"][0], people["amos"]
+    for trial in range(TRIALS):
+        order = make_order(vendor=vendor, by=bea, lines=[("100", "2.50")])
+        delivery = first_delivery(order)
+        notice = services.ship_notice_create(
+            order=order,
+            by=amos,
+            lines=[services.ShipNoticeLineInput(delivery, Decimal(50))],
+            expected_date=dt.date(2026, 12, 10),
+            ship_date=dt.date(2026, 12, 8),
+        )
+
+        def receive(o: PurchaseOrder = order, d: Delivery = delivery, n: Any = notice) -> Any:
+            return services.receipt_record(
+                order=o,
+                by=bea,
+                ship_notice=n,
+                lines=[services.ReceiptLineInput(d, Decimal(30))],
+            )
+
+        def correct(d: Delivery = delivery, n: Any = notice) -> Any:
+            return services.ship_notice_correct(
+                notice=n, by=amos, lines=[services.ShipNoticeLineInput(d, Decimal(45))]
+            )
+
+        outcomes = race(receive, correct)
+        tally.trials += 1
+        tally.check(trial, outcomes[0].ok, f"receipt {outcomes[0]}")
+        tally.check(
+            trial,
+            outcomes[1].ok
+            or "corrected only until goods are received" in outcomes[1].refused.message,  # type: ignore[union-attr]
+            f"correction {outcomes[1]}",
+        )
+        tally.seen["corrected first" if outcomes[1].ok else "received first"] += 1
+        delivery.refresh_from_db()
+        announced = notice.lines.get().quantity
+        tally.check(
+            trial,
+            announced == (Decimal(45) if outcomes[1].ok else Decimal(50)),
+            f"announced {announced}",
+        )
+        tally.check(
+            trial,
+            delivery.in_transit_quantity == announced - 30,
+            f"in transit {delivery.in_transit_quantity}, announced {announced}",
+        )
+        tally.check(
+            trial, delivery.received_quantity == 30, f"received {delivery.received_quantity}"
+        )
     tally.report()

@@ -201,6 +201,25 @@ class TestDemoData:
             assert order.deliveries.filter(status=LineStatus.OPEN).exists()
             assert Event.objects.filter(order=order, kind="release.added").count() >= 2
 
+    def test_ship_notices_in_every_state(self) -> None:
+        from vendorportal.purchasing.models import ShipNotice, ShipNoticeStatus
+
+        today = timezone.localdate()
+        counts = Counter(ShipNotice.objects.values_list("status", flat=True))
+        for status in ShipNoticeStatus.values:
+            assert counts[status] >= 1, (status, counts)
+        assert counts[ShipNoticeStatus.RECEIVED] >= 10, counts
+        # What is on its way shows on the deliveries, expected from today on.
+        in_transit = Delivery.objects.filter(in_transit_quantity__gt=0)
+        assert in_transit.exists()
+        assert not in_transit.filter(expected_date__isnull=True).exists()
+        for notice in ShipNotice.objects.filter(status=ShipNoticeStatus.SUBMITTED):
+            assert notice.expected_date >= today and notice.submitted_at.date() < today
+        # Received against notices, and the short ones closed with a reason.
+        assert Receipt.objects.filter(ship_notice__isnull=False).count() >= 10
+        for notice in ShipNotice.objects.filter(status=ShipNoticeStatus.CLOSED):
+            assert notice.closed_reason and notice.receipts.exists()
+
     def test_schedules_receipts_and_returns(self) -> None:
         today = timezone.localdate()
         open_deliveries = Delivery.objects.filter(status=LineStatus.OPEN)

@@ -59,6 +59,22 @@ def _everything_happens(w, buyer, alice, amos) -> None:
         due_date=dt.date(2027, 1, 5),
         reason="Capacity",
     )
+    # A shipment announced, received short and closed by the buyer with a reason.
+    notice = services.ship_notice_create(
+        order=order,
+        by=amos,
+        lines=[services.ShipNoticeLineInput(w["delivery"], D("2"))],
+        expected_date=dt.date(2026, 12, 3),
+        carrier="DHL",
+        tracking_number="TRACK-ME-1",
+    )
+    services.receipt_record(
+        order=order,
+        by=buyer,
+        ship_notice=notice,
+        lines=[services.ReceiptLineInput(w["delivery"], D("1"))],
+    )
+    services.ship_notice_close(notice=notice, by=buyer, reason="One damaged on arrival")
 
 
 def test_no_message_to_a_supplier_holds_an_internal_field_or_another_vendors_data(
@@ -101,4 +117,8 @@ def test_no_message_to_a_supplier_holds_an_internal_field_or_another_vendors_dat
     # The buyer is told of the supplier's proposal, and never of what it did itself.
     to_buyer = ["".join(parts(m)) for m in smtp.inbox.to("buyer@example.com")]
     assert any("Capacity" in body for body in to_buyer)
+    assert any("TRACK-ME-1" in body and "is on its way" in body for body in to_buyer)
+    assert any(
+        "One damaged on arrival" in "".join(parts(m)) for m in smtp.inbox.to("alice@acme.example")
+    )
     assert not any("When does it ship?" in body for body in to_buyer)

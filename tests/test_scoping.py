@@ -24,6 +24,8 @@ VENDOR_VISIBLE = {
     "purchasing.Invoice",
     "purchasing.InvoiceLine",
     "purchasing.Payment",
+    "purchasing.ShipNotice",
+    "purchasing.ShipNoticeLine",
     "purchasing.Vendor",
     "events.Event",
     "events.Notification",

@@ -76,6 +76,14 @@ SUPPLIER_KINDS = (
         frozenset({"receipt.recorded", "return.recorded"}),
     ),
     Kind(
+        "ship_notice_closed",
+        "Shipments closed with a difference",
+        "The buyer closed one of your ship notices that arrived short, saying why.",
+        True,
+        Delivery.AT_ONCE,
+        frozenset({"ship_notice.closed"}),
+    ),
+    Kind(
         "invoice_disputed",
         "Disputed invoices",
         "The buyer disputed one of your invoices.",
@@ -130,6 +138,14 @@ BUYER_KINDS = (
         False,
         Delivery.AT_ONCE,
         frozenset({"proposal.created", "proposal.withdrawn"}),
+    ),
+    Kind(
+        "shipment",
+        "Shipments on their way",
+        "A supplier sent, corrected or cancelled a ship notice: what is coming, and when.",
+        False,
+        Delivery.AT_ONCE,
+        frozenset({"ship_notice.submitted", "ship_notice.corrected", "ship_notice.cancelled"}),
     ),
     Kind(
         "supplier_comment",

@@ -31,8 +31,17 @@ from vendorportal.events.models import Notification
 from vendorportal.events.notify import actions, tokens
 from vendorportal.events.notify.kinds import KINDS
 from vendorportal.events.notify.preferences import local_zone
-from vendorportal.purchasing.models import Invoice, Payment, PurchaseOrder, Receipt, Revision
+from vendorportal.purchasing.models import (
+    Invoice,
+    Payment,
+    PurchaseOrder,
+    Receipt,
+    Revision,
+    ShipNotice,
+)
+from vendorportal.purchasing.reconcile import describe
 from vendorportal.purchasing.revisions import describe_change, visible_changes
+from vendorportal.purchasing.services.shipments import notice_rows
 from vendorportal.web import formatting
 
 
@@ -272,12 +281,65 @@ def _receipt(n: Notification, order: Any, data: dict, supplier: bool) -> Content
             f"{'returned' if returned else 'received'}; "
             f"{formatting.quantity(still_open)} still open"
         )
+    paragraphs = []
+    if receipt.ship_notice_id:
+        notice = ShipNotice.objects.get(pk=receipt.ship_notice_id, order=order)
+        differences = describe(notice_rows(notice), formatting.quantity)
+        paragraphs.append(
+            f"Received against your ship notice {notice.number}: "
+            + (f"differences: {differences}." if differences else "as announced.")
+        )
     return Content(
         subject=f"{order.number}: {'return' if returned else 'goods received'} ({receipt.number})",
+        paragraphs=paragraphs,
         headline=f"{'Return' if returned else 'Receipt'} {receipt.number} on order {order.number}, "
         f"{formatting.date(receipt.receipt_date)}.",
         items=items,
         actions=[("Open the order", order_link(order, supplier))],
+    )
+
+
+def _notice_link(notice: ShipNotice, supplier: bool) -> str:
+    side = "portal" if supplier else "buying"
+    return _link(f"{side}:ship-notice-detail", pk=notice.pk)
+
+
+def _ship_notice(n: Notification, order: Any, data: dict, supplier: bool) -> Content:
+    """A ship notice sent, corrected, cancelled (to buyers) or closed short (to suppliers)."""
+    notice = ShipNotice.objects.get(pk=data["ship_notice"], order=order)
+    if notice.submitted_at is None:
+        raise NotForThisRecipient(f"ship notice {notice.pk} is a draft")
+    kind = n.event.kind if n.event else ""
+    what = {
+        "ship_notice.submitted": "is on its way",
+        "ship_notice.corrected": f"was corrected (version {notice.version})",
+        "ship_notice.cancelled": "was cancelled",
+        "ship_notice.closed": "was closed with a difference",
+    }.get(kind, "changed")
+    items = [
+        f"Line {row.delivery.line.line_number} delivery {row.delivery.delivery_number}: "
+        f"{formatting.quantity(row.announced)} {row.delivery.line.unit_of_measure} announced"
+        + (f", {formatting.quantity(row.received)} received" if row.received else "")
+        + (f" ({row.label})" if row.kind else "")
+        for row in notice_rows(notice)
+    ]
+    facts = [
+        ("Shipped", formatting.date(notice.ship_date)),
+        ("Expected arrival", formatting.date(notice.expected_date)),
+    ]
+    if notice.carrier or notice.tracking_number:
+        facts.append(("Carrier", f"{notice.carrier} {notice.tracking_number}".strip()))
+    if notice.packing_slip:
+        facts.append(("Packing slip", notice.packing_slip))
+    paragraphs = [n.event.summary] if n.event and kind != "ship_notice.submitted" else []
+    return Content(
+        subject=f"{order.number}: ship notice {notice.number} {what}",
+        headline=f"{order.vendor.name}'s ship notice {notice.number} on order {order.number} "
+        f"{what}.",
+        paragraphs=paragraphs,
+        facts=facts,
+        items=items,
+        actions=[("Open the ship notice", _notice_link(notice, supplier))],
     )
 
 
@@ -464,6 +526,8 @@ BUILDERS = {
     "payment": _payment,
     "acknowledgement": _acknowledgement,
     "proposal": _proposal,
+    "shipment": _ship_notice,
+    "ship_notice_closed": _ship_notice,
 }
 ORDERLESS: frozenset[str] = frozenset()
 

@@ -74,6 +74,7 @@ from vendorportal.purchasing.models import (
     PurchaseOrder,
     Receipt,
     Revision,
+    ShipNotice,
     Vendor,
 )
 
@@ -88,6 +89,7 @@ STAMPED: tuple[tuple[type[models.Model], tuple[str, ...]], ...] = (
     (Delivery, ("created_at", "updated_at")),
     (Revision, ("created_at",)),
     (Receipt, ("created_at",)),
+    (ShipNotice, ("created_at", "updated_at", "submitted_at", "closed_at")),
     (Invoice, ("created_at", "updated_at")),
     (Payment, ("created_at",)),
     (Acknowledgement, ("created_at",)),
@@ -107,6 +109,9 @@ class _Builder:
         # The suppliers' answers draw from their own generator, so the order history
         # itself stays the same whatever they say.
         self.talk = random.Random(seed + 1)  # noqa: S311 - demo data, not security
+        # Ship notices too: with or without them, the same goods arrive on the same days.
+        self.shipping = random.Random(seed + 2)  # noqa: S311 - demo data, not security
+        self.drafts_left = dict.fromkeys(RESPONDERS, 1)
         self.plans: list[_Plan] = []
         self.password = password
         self.steps: list[_Step] = []
@@ -331,6 +336,7 @@ class _Builder:
             day = min(arrivals)
             group = arrivals.pop(day)
             if day > self.yesterday:
+                self.announce_coming(plan, day, group)
                 continue
             entries: list[tuple[int, int, Decimal]] = []
             for line, delivery, follow_up in group:
@@ -349,8 +355,136 @@ class _Builder:
                 entries.append((line.number, delivery.number, quantity))
             if entries:
                 when = self.time_on(day, 7, 14)
-                plan.receive(when, entries)
+                notice = self.announce_arrived(plan, day, when, group, entries)
+                if notice is not None and self.shipping.random() < 0.3:
+                    # The truck arrives short of what was announced: the buyer receives
+                    # what came, and the balance follows one to three weeks later.
+                    entries, shorted = self.short_of(entries)
+                    closed = self.time_on(_workday(day + dt.timedelta(days=1)), 9, 11)
+                    if shorted and closed <= self.cutoff and self.shipping.random() < 0.6:
+                        plan.close_notice(
+                            closed, notice, "Arrived short; the balance follows on a new notice."
+                        )
+                    for line, delivery, _ in group:
+                        if (line.number, delivery.number) == shorted:
+                            later = _workday(day + dt.timedelta(days=rng.randint(6, 21)))
+                            arrivals.setdefault(later, []).append((line, delivery, True))
+                plan.receive(when, entries, notice)
                 self.invoice_receipt(plan, when, entries)
+
+    # -- ship notices -----------------------------------------------------------------
+
+    NOTICE_DAYS = 60  # suppliers have announced their shipments for the last weeks
+    CARRIERS = (
+        ("DHL Freight", "JD01460{n:05d}"),
+        ("UPS", "1Z999AA1{n:08d}"),
+        ("DB Schenker", "SCH{n:07d}"),
+    )
+
+    def _carrier(self) -> tuple[str, str]:
+        name, pattern = self.shipping.choice(self.CARRIERS)
+        return name, pattern.format(n=self.shipping.randint(1, 10**5 - 1))
+
+    def announce_arrived(
+        self,
+        plan: _Plan,
+        day: dt.date,
+        when: dt.datetime,
+        group: list[tuple[_PlannedLine, _PlannedDelivery, bool]],
+        entries: list[tuple[int, int, Decimal]],
+    ) -> Any:
+        """Most shipments of suppliers with logins were announced the day before; a part
+        shipment announced in full arrives short, and the buyer closes the difference."""
+        rng, code = self.shipping, plan.spec.code
+        if code not in RESPONDERS or day < self.today - dt.timedelta(days=self.NOTICE_DAYS):
+            return None
+        if rng.random() > 0.85:
+            return None
+        ready = max(d.not_before for _, d, _ in group) + dt.timedelta(hours=1)
+        sent = max(
+            _at(_workday(day - dt.timedelta(days=1), back=True), 16, rng.randint(0, 50)), ready
+        )
+        if sent >= when:
+            return None
+        open_now = {(line.number, d.number): d.open_quantity for line, d, _ in group}
+        partial = any(open_now[(n, dn)] > q for n, dn, q in entries)
+        short = partial and rng.random() < 0.8
+        # Announced in full, received in part: the rest did not fit on the truck.
+        announced = [
+            (number, delivery_number, max(open_now[(number, delivery_number)], quantity))
+            if short
+            else (number, delivery_number, quantity)
+            for number, delivery_number, quantity in entries
+        ]
+        carrier, tracking = self._carrier()
+        notice = plan.ship(
+            sent,
+            announced,
+            by=rng.choice(RESPONDERS[code]),
+            expected=day,
+            carrier=carrier,
+            tracking=tracking,
+        )
+        if any(a[2] != e[2] for a, e in zip(announced, entries, strict=True)):
+            closed = self.time_on(_workday(day + dt.timedelta(days=1)), 9, 11)
+            # Some are still waiting for the buyer to close the difference.
+            if closed <= self.cutoff and rng.random() < 0.6:
+                plan.close_notice(
+                    closed, notice, "Short on arrival; the balance follows on a later shipment."
+                )
+        return notice
+
+    @staticmethod
+    def short_of(
+        entries: list[tuple[int, int, Decimal]],
+    ) -> tuple[list[tuple[int, int, Decimal]], tuple[int, int] | None]:
+        """The entries with the largest one a tenth short (at least one unit)."""
+        index = max(range(len(entries)), key=lambda i: entries[i][2])
+        number, delivery_number, quantity = entries[index]
+        missing = max(Decimal(1), (quantity / 10).to_integral_value(ROUND_DOWN))
+        if quantity <= missing:
+            return entries, None
+        shorted = list(entries)
+        shorted[index] = (number, delivery_number, quantity - missing)
+        return shorted, (number, delivery_number)
+
+    def announce_coming(
+        self, plan: _Plan, day: dt.date, group: list[tuple[_PlannedLine, _PlannedDelivery, bool]]
+    ) -> None:
+        """Shipments due within the week are on their way: a notice sent yesterday (or a
+        draft the order desk has not sent yet, or one it cancelled)."""
+        rng, code = self.shipping, plan.spec.code
+        if code not in RESPONDERS or day > self.today + dt.timedelta(days=14):
+            return
+        if rng.random() > 0.9:
+            return
+        entries = [
+            (line.number, delivery.number, delivery.open_quantity)
+            for line, delivery, _ in group
+            if delivery.open_quantity > 0
+        ]
+        if not entries:
+            return
+        sent = _at(self.yesterday, rng.randint(9, 16), rng.choice((5, 25, 45)))
+        sent = max(sent, max(d.not_before for _, d, _ in group) + dt.timedelta(hours=1))
+        if sent >= self.cutoff:
+            return
+        carrier, tracking = self._carrier()
+        draft = self.drafts_left[code] > 0
+        self.drafts_left[code] -= 1
+        cancel_at = None
+        if self.drafts_left[code] == -1:  # the second: sent, then cancelled
+            cancel_at = min(sent + dt.timedelta(hours=1), self.cutoff)
+        plan.ship(
+            sent,
+            entries,
+            by=rng.choice(RESPONDERS[code]),
+            expected=day,
+            carrier=carrier,
+            tracking=tracking,
+            submit=not draft,
+            cancel_at=cancel_at,
+        )
 
     # -- orders ---------------------------------------------------------------------
 

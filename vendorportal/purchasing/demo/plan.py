@@ -28,6 +28,7 @@ from vendorportal.purchasing.models import (
     Delivery,
     Line,
     PurchaseOrder,
+    ShipNotice,
 )
 
 if TYPE_CHECKING:  # the builder runs the plan; the plan only names it
@@ -116,6 +117,14 @@ class _PlannedProposal:
     line: int
     delivery: int | None
     due: dt.date | None
+    pk: int | None = None
+
+
+@dataclass
+class _PlannedNotice:
+    """A ship notice the supplier sends before goods arrive; `pk` once its step ran (None
+    if the order had moved on so that it no longer fitted: then goods come without one)."""
+
     pk: int | None = None
 
 
@@ -337,7 +346,75 @@ class _Plan:
             ),
         )
 
-    def receive(self, when: dt.datetime, entries: list[tuple[int, int, Decimal]]) -> None:
+    def ship(
+        self,
+        when: dt.datetime,
+        entries: list[tuple[int, int, Decimal]],
+        *,
+        by: str,
+        expected: dt.date,
+        carrier: str,
+        tracking: str,
+        submit: bool = True,
+        cancel_at: dt.datetime | None = None,
+    ) -> _PlannedNotice:
+        """The supplier announces a shipment (a ship notice), or saves it as a draft."""
+        planned = _PlannedNotice()
+        user = self.b.users[by]
+        spec = self.spec
+
+        def run() -> None:
+            try:
+                notice = services.ship_notice_create(
+                    order=self.po,
+                    by=user,
+                    submit=submit,
+                    ship_date=min(when.date(), expected),
+                    expected_date=expected,
+                    carrier=carrier,
+                    tracking_number=tracking,
+                    packing_slip=self.b.next_slip(spec),
+                    lines=[
+                        services.ShipNoticeLineInput(self._delivery(line, delivery), quantity)
+                        for line, delivery, quantity in entries
+                    ],
+                )
+            except services.DomainError:
+                return  # the order changed since: this shipment goes unannounced
+            planned.pk = notice.pk
+
+        self.b.add(when, "ship notice", run)
+        if cancel_at is not None:
+
+            def cancel() -> None:
+                if planned.pk is not None:
+                    services.ship_notice_cancel(
+                        notice=ShipNotice.objects.get(pk=planned.pk),
+                        by=user,
+                        reason="Missed the carrier's pickup; goods go with the next truck.",
+                    )
+
+            self.b.add(cancel_at, "ship notice cancelled", cancel)
+        return planned
+
+    def close_notice(self, when: dt.datetime, planned: _PlannedNotice, reason: str) -> None:
+        """The buyer closes a notice received short, saying why."""
+
+        def run() -> None:
+            if planned.pk is None:
+                return
+            notice = ShipNotice.objects.get(pk=planned.pk)
+            if notice.is_open:
+                services.ship_notice_close(notice=notice, by=self.buyer, reason=reason)
+
+        self.b.add(when, "ship notice closed", run)
+
+    def receive(
+        self,
+        when: dt.datetime,
+        entries: list[tuple[int, int, Decimal]],
+        notice: _PlannedNotice | None = None,
+    ) -> None:
         for line, delivery, quantity in entries:
             planned = self.lines[line].delivery(delivery)
             planned.received += quantity
@@ -346,11 +423,19 @@ class _Plan:
         spec = self.spec
 
         def run() -> None:
+            announced = (
+                ShipNotice.objects.get(pk=notice.pk)
+                if notice is not None and notice.pk is not None
+                else None
+            )
+            if announced is not None and not announced.is_open:
+                announced = None
             services.receipt_record(
                 order=self.po,
                 by=self.buyer,
                 receipt_date=when.date(),
-                packing_slip=self.b.next_slip(spec),
+                ship_notice=announced,
+                packing_slip=announced.packing_slip if announced else self.b.next_slip(spec),
                 lines=[
                     services.ReceiptLineInput(self._delivery(line, delivery), quantity)
                     for line, delivery, quantity in entries
