@@ -784,6 +784,28 @@ def test_receipts_invoices_and_payments_are_recorded_once(as_erp, as_amos, erp_m
     assert Invoice.objects.get(external_id="AP-1").status == "partially_paid"
 
 
+def test_ship_notices_synced_from_the_erp_are_seen_by_their_supplier(
+    as_erp, as_amos, erp_master_data
+):
+    as_erp.post("/sync/orders", erp_order())
+    notice = {
+        "external_id": "ERP-ASN-1",
+        "order_external_id": "ERP-PO-1",
+        "expected_date": "2027-01-08",
+        "carrier": "DHL",
+        "lines": [{"line_number": 10, "delivery_number": 1, "quantity": "25"}],
+    }
+    created = as_erp.post("/sync/ship-notices", notice)
+    assert created.status_code == 200 and created.data["result"] == "created", created.data
+    batch = as_erp.post(
+        "/sync/ship-notices/batch",
+        {"records": [notice, {**notice, "external_id": "ERP-ASN-2", "order_external_id": "NO"}]},
+    ).data
+    assert [r["result"] for r in batch["results"]] == ["unchanged", "error"]
+    seen = as_amos.get("/ship-notices").data["items"]
+    assert [(n["order_number"], n["carrier"]) for n in seen] == [("PO-ERP-1", "DHL")]
+
+
 def test_a_login_reads_and_sets_its_own_notification_settings(as_amos, amos):
     answer = as_amos.get("/me/notifications")
     assert answer.status_code == 200

@@ -109,6 +109,7 @@ COVERED_SERVICES = {
     "purchasing.sync.item_upsert",
     "purchasing.sync.order_upsert",
     "purchasing.sync.receipt_upsert",
+    "purchasing.sync.ship_notice_upsert",
     "purchasing.sync.invoice_upsert",
     "purchasing.sync.payment_upsert",
 }
@@ -370,6 +371,18 @@ def _receipt_upsert(w: World):
         lines=(sync.ReceiptLineRecord(10, 1, D(4)),),
     )
     return lambda: sync.receipt_upsert(record=record, by=w.buyer), w.buyer
+
+
+def _ship_notice_upsert(w: World):
+    sync.order_upsert(record=w.synced_order(), by=w.buyer)
+    record = sync.ShipNoticeRecord(
+        external_id="ERP-ASN-1",
+        order_external_id="ERP-PO-1",
+        expected_date=DUE,
+        ship_date=DUE,
+        lines=(sync.ReceiptLineRecord(10, 1, D(4)),),
+    )
+    return lambda: sync.ship_notice_upsert(record=record, by=w.buyer), w.buyer
 
 
 def _invoice_upsert(w: World):
@@ -645,6 +658,7 @@ CASES: dict[str, Case] = {
         w.buyer,
     ),
     "purchasing.sync.receipt_upsert": _receipt_upsert,
+    "purchasing.sync.ship_notice_upsert": _ship_notice_upsert,
     "purchasing.sync.invoice_upsert": _invoice_upsert,
     "purchasing.sync.payment_upsert": _payment_upsert,
 }

@@ -216,7 +216,15 @@ RULES: dict[str, Rule] = {
     "api-v1:put_settings": Rule("api-vendor", ("GET", "PUT"), integration_writes=True),
     **{
         f"api-v1:sync_{what}_{n}": Rule("api-integration", POST)
-        for what in ("vendors", "items", "orders", "receipts", "invoices", "payments")
+        for what in (
+            "vendors",
+            "items",
+            "orders",
+            "receipts",
+            "ship_notices",
+            "invoices",
+            "payments",
+        )
         for n in ("one", "batch")
     },
 }
@@ -535,6 +543,12 @@ API_BODIES: dict[str, Any] = {
     "api-v1:sync_receipts_one": lambda w, side: {
         "external_id": "X-R",
         "order_external_id": "no-such-order",
+        "lines": [{"line_number": 10, "delivery_number": 1, "quantity": "1"}],
+    },
+    "api-v1:sync_ship_notices_one": lambda w, side: {
+        "external_id": "X-ASN",
+        "order_external_id": "no-such-order",
+        "expected_date": "2026-12-10",
         "lines": [{"line_number": 10, "delivery_number": 1, "quantity": "1"}],
     },
     "api-v1:sync_invoices_one": lambda w, side: {

@@ -73,6 +73,9 @@ def _hostile(world: World, targets: tuple[str, ...]) -> dict[str, Any]:
                     "delivery": b.delivery.pk,
                     "invoice": b.invoice.pk,
                     "proposal": b.proposal.pk,
+                    "receipt": b.receipt.pk,
+                    "notice": b.ship_notice.pk,
+                    "ship_notice": b.ship_notice.pk,
                     "user": world.bob.pk,
                 }.get(f.name, world.bob.pk)
             elif isinstance(f, models.BooleanField):
@@ -630,7 +633,15 @@ NOT_FORMS = {
     # tests/test_api.py covers them; a vendor token is refused them in the matrix
     **{
         f"api-v1:sync_{what}_{n}": "integration upsert"
-        for what in ("vendors", "items", "orders", "receipts", "invoices", "payments")
+        for what in (
+            "vendors",
+            "items",
+            "orders",
+            "receipts",
+            "ship_notices",
+            "invoices",
+            "payments",
+        )
         for n in ("one", "batch")
     },
     "portal:team:accept": "taken by test_invitation_accept_takes_only_its_fields below",

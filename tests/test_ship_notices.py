@@ -357,3 +357,72 @@ class TestReceivingAgainstANotice:
             message=f"is not on order {order.number}",
             field="ship_notice",
         )
+
+
+class TestSyncedFromTheErp:
+    """`POST /api/v1/sync/ship-notices`: created, unchanged, corrected, then refused once
+    goods arrived; a synced receipt names the notice it came under by its number."""
+
+    @pytest.fixture
+    def erp(self, client, buyer):
+        from vendorportal.api import tokens
+
+        _, secret = tokens.token_create(name="ERP", vendor=None, user=buyer)
+
+        def post(path, body):
+            return client.post(
+                f"/api/v1/sync/{path}",
+                body,
+                content_type="application/json",
+                HTTP_AUTHORIZATION=f"Bearer {secret}",
+            )
+
+        return post
+
+    def test_created_unchanged_corrected_and_refused_after_receipt(self, erp, vendor_a, buyer):
+        order = make_order(vendor=vendor_a, by=buyer, external_id="ERP-PO-9")
+        body = {
+            "external_id": "ERP-ASN-9",
+            "order_external_id": "ERP-PO-9",
+            "expected_date": ARRIVES.isoformat(),
+            "ship_date": SHIPPED.isoformat(),
+            "carrier": "DHL",
+            "lines": [{"line_number": 10, "delivery_number": 1, "quantity": "30"}],
+        }
+        assert erp("ship-notices", body).json()["result"] == "created"
+        assert erp("ship-notices", body).json()["result"] == "unchanged"
+        moved = {**body, "expected_date": (ARRIVES + dt.timedelta(days=1)).isoformat()}
+        assert erp("ship-notices", moved).json()["result"] == "updated"
+        notice = order.ship_notices.get()
+        assert (notice.version, notice.external_id) == (2, "ERP-ASN-9")
+        assert delivery_of(order).in_transit_quantity == D("30")
+
+        receipt = {
+            "external_id": "ERP-GR-9",
+            "order_external_id": "ERP-PO-9",
+            "ship_notice_number": notice.number,
+            "lines": [{"line_number": 10, "delivery_number": 1, "quantity": "30"}],
+        }
+        assert erp("receipts", receipt).json()["result"] == "created"
+        notice.refresh_from_db()
+        assert notice.status == ShipNoticeStatus.RECEIVED
+        again = erp("ship-notices", {**moved, "carrier": "UPS"})
+        assert again.status_code == 409, again.content
+        unknown = erp(
+            "receipts", {**receipt, "external_id": "ERP-GR-10", "ship_notice_number": "X"}
+        )
+        assert unknown.status_code == 400
+        assert unknown.json()["error"]["details"]["field"] == "ship_notice_number"
+
+    def test_an_over_shipment_from_the_erp_is_refused_in_a_batch(self, erp, vendor_a, buyer):
+        make_order(vendor=vendor_a, by=buyer, external_id="ERP-PO-8")
+        line = {"line_number": 10, "delivery_number": 1, "quantity": "500"}
+        record = {
+            "external_id": "ERP-ASN-8",
+            "order_external_id": "ERP-PO-8",
+            "expected_date": ARRIVES.isoformat(),
+            "lines": [line],
+        }
+        answer = erp("ship-notices/batch", {"records": [record]}).json()
+        assert answer["errors"] == 1
+        assert "more than can still come" in answer["results"][0]["error"]["message"]

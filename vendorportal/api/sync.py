@@ -120,6 +120,21 @@ class ReceiptIn(In):
     receipt_date: IsoDate | None = None
     packing_slip: Annotated[str, _text(100)] = ""
     reason: Annotated[str, _text(2000)] = Field("", description="Why goods went back (returns).")
+    ship_notice_number: Annotated[str, _text(48)] = Field(
+        "", description="The portal's ship notice the goods arrived under (receipts)."
+    )
+    lines: list[ReceiptLineIn] = Field(min_length=1, max_length=1000)
+
+
+class ShipNoticeIn(In):
+    external_id: ExternalId
+    order_external_id: ExternalId
+    ship_date: DueDate | None = None
+    expected_date: DueDate
+    carrier: Annotated[str, _text(100)] = ""
+    tracking_number: Annotated[str, _text(100)] = ""
+    packing_slip: Annotated[str, _text(100)] = ""
+    note: Annotated[str, _text(2000)] = ""
     lines: list[ReceiptLineIn] = Field(min_length=1, max_length=1000)
 
 
@@ -150,6 +165,10 @@ class PaymentIn(In):
 
 class ReceiptBatchIn(In):
     records: list[ReceiptIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class ShipNoticeBatchIn(In):
+    records: list[ShipNoticeIn] = Field(min_length=1, max_length=MAX_BATCH)
 
 
 class InvoiceBatchIn(In):
@@ -226,6 +245,13 @@ def _upsert_receipt(record: ReceiptIn, by: Any) -> str:
     data = record.model_dump()
     lines = tuple(sync.ReceiptLineRecord(**line) for line in data.pop("lines"))
     _, outcome = sync.receipt_upsert(record=sync.ReceiptRecord(**data, lines=lines), by=by)
+    return outcome
+
+
+def _upsert_ship_notice(record: ShipNoticeIn, by: Any) -> str:
+    data = record.model_dump()
+    lines = tuple(sync.ReceiptLineRecord(**line) for line in data.pop("lines"))
+    _, outcome = sync.ship_notice_upsert(record=sync.ShipNoticeRecord(**data, lines=lines), by=by)
     return outcome
 
 
@@ -330,6 +356,17 @@ ENDPOINTS: list[tuple[str, type[Schema], type[Schema], Any, str, str, str]] = [
         f"{RECORDED_ONCE}",
     ),
     (
+        "ship-notices",
+        ShipNoticeIn,
+        ShipNoticeBatchIn,
+        _upsert_ship_notice,
+        "a ship notice",
+        "ship notices",
+        "A ship notice created in the ERP, with the screens' rules (what is still open minus "
+        "what is in transit). Sent again changed, it corrects the notice while nothing is "
+        f"received against it (409 after); {UPSERTED}",
+    ),
+    (
         "invoices",
         InvoiceIn,
         InvoiceBatchIn,
@@ -370,7 +407,8 @@ def _register(
     ) -> Status[dict[str, Any]]:
         return Status(200, _batch(request, payload.records, upsert))  # type: ignore[attr-defined]
 
-    single.__name__, batch.__name__ = f"sync_{path}_one", f"sync_{path}_batch"
+    name = path.replace("-", "_")
+    single.__name__, batch.__name__ = f"sync_{name}_one", f"sync_{name}_batch"
     router.post(
         f"/{path}",
         response={200: UpsertOut, **SYNC_ERRORS},

@@ -33,6 +33,7 @@ from vendorportal.purchasing.models import (
     Payment,
     PurchaseOrder,
     Receipt,
+    ShipNotice,
     Vendor,
 )
 from vendorportal.scoping import service
@@ -474,6 +475,23 @@ class ReceiptRecord:
     receipt_date: dt.date | None = None
     packing_slip: str = ""
     reason: str = ""
+    # The portal's number of the ship notice the goods came under (scanned at the dock).
+    ship_notice_number: str = ""
+
+
+@dataclass(frozen=True)
+class ShipNoticeRecord:
+    """A ship notice created in the ERP (or a supplier's EDI 856 translated there)."""
+
+    external_id: str
+    order_external_id: str
+    lines: tuple[ReceiptLineRecord, ...]
+    expected_date: dt.date
+    ship_date: dt.date | None = None
+    carrier: str = ""
+    tracking_number: str = ""
+    packing_slip: str = ""
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -566,6 +584,16 @@ def receipt_upsert(*, record: ReceiptRecord, by: User | None) -> tuple[Receipt, 
             external_id=external_id,
         )
     else:
+        notice = None
+        if record.ship_notice_number:
+            notice = ShipNotice.objects.filter(
+                order=order, number=record.ship_notice_number
+            ).first()
+            if notice is None:
+                raise DomainError(
+                    f"Order {order.number} has no ship notice {record.ship_notice_number}.",
+                    field="ship_notice_number",
+                )
         receipt = services.receipt_record(
             order=order,
             lines=inputs,
@@ -573,8 +601,68 @@ def receipt_upsert(*, record: ReceiptRecord, by: User | None) -> tuple[Receipt, 
             receipt_date=record.receipt_date,
             packing_slip=record.packing_slip,
             external_id=external_id,
+            ship_notice=notice,
         )
     return receipt, "created"
+
+
+def _notice_lines(
+    order: PurchaseOrder, record: ShipNoticeRecord
+) -> list[services.ShipNoticeLineInput]:
+    deliveries = {
+        (d.line.line_number, d.delivery_number): d for d in order.deliveries.select_related("line")
+    }
+    inputs = []
+    for index, line in enumerate(record.lines):
+        delivery = deliveries.get((line.line_number, line.delivery_number))
+        if delivery is None:
+            raise DomainError(
+                f"Order {order.number} has no delivery {line.line_number}-{line.delivery_number}.",
+                field=f"lines.{index}",
+            )
+        inputs.append(services.ShipNoticeLineInput(delivery, line.quantity))
+    return inputs
+
+
+@service
+def ship_notice_upsert(*, record: ShipNoticeRecord, by: User | None) -> tuple[ShipNotice, Outcome]:
+    """Create the notice, or correct it while nothing is received against it (the same
+    rules and history as the supplier's corrections); an identical record is unchanged."""
+    external_id = _required(record.external_id, field="external_id", label="external_id", limit=100)
+    order = _order_by_external_id(record.order_external_id, "order_external_id")
+    # Locked, as the notice services do: the same new notice sent twice at once is made once.
+    order = PurchaseOrder.objects.select_for_update().get(pk=order.pk)
+    existing = ShipNotice.objects.filter(external_id=external_id).first()
+    details: dict[str, Any] = {
+        "ship_date": record.ship_date,
+        "expected_date": record.expected_date,
+        "carrier": record.carrier,
+        "tracking_number": record.tracking_number,
+        "packing_slip": record.packing_slip,
+        "note": record.note,
+    }
+    lines = _notice_lines(order, record)
+    if existing is None:
+        notice = services.ship_notice_create(
+            order=order, lines=lines, by=by, external_id=external_id, **details
+        )
+        return notice, "created"
+    if existing.order_id != order.pk:
+        raise _conflict("Ship notice", external_id, "it belongs to another order.")
+    if details["ship_date"] is None:
+        details["ship_date"] = existing.ship_date
+    wanted = sorted((line.delivery.pk, Decimal(line.quantity)) for line in lines)
+    stored = sorted(existing.lines.values_list("delivery_id", "quantity"))
+    same_lines = wanted == stored
+    changed = {k: v for k, v in details.items() if getattr(existing, k) != v}
+    if same_lines and not changed:
+        return existing, "unchanged"
+    if not existing.is_changeable:
+        raise _conflict("Ship notice", external_id, "goods were received against it already.")
+    notice = services.ship_notice_correct(
+        notice=existing, by=by, lines=None if same_lines else lines, **changed
+    )
+    return notice, "updated"
 
 
 @service
