@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from tests.factories import ItemFactory, UserFactory, VendorFactory
@@ -23,8 +24,9 @@ from vendorportal.accounts import services as accounts
 from vendorportal.accounts.models import Invitation, Role, User
 from vendorportal.api import tokens
 from vendorportal.api.models import ApiToken
+from vendorportal.collaboration import attachments
 from vendorportal.collaboration import services as collaboration
-from vendorportal.collaboration.models import ChangeProposal, Comment
+from vendorportal.collaboration.models import Attachment, ChangeProposal, Comment
 from vendorportal.events.models import Event, WebhookDelivery, WebhookSubscription
 from vendorportal.purchasing import services
 from vendorportal.purchasing.models import (
@@ -63,7 +65,11 @@ class VendorSide:
     draft_notice: ShipNotice  # a draft, on the order's line 20
     users: list[User] = field(default_factory=list)
     invitation: Invitation | None = None
+    attachment: Attachment | None = None  # the buyer's shared drawing on the order's line 10
+    supplier_attachment: Attachment | None = None  # the supplier's certificate on the order
     token: ApiToken | None = None
+    # the supplier's invoice from the order, awaiting the buyer's approval (1 on line 10)
+    submitted_invoice: Invoice | None = None
 
 
 @dataclass
@@ -181,7 +187,29 @@ def _side(vendor: Vendor, buyer: User, supplier: User, prefix: str) -> VendorSid
             )
         ],
     )
+    attachment = attachments.attachment_add(
+        target=line,
+        upload=ContentFile(b"%PDF-1.7\n%%EOF\n", name=f"drawing-{prefix}.pdf"),
+        kind="drawing",
+        by=buyer,
+    )
+    supplier_attachment = attachments.attachment_add(
+        target=order,
+        upload=ContentFile(b"%PDF-1.7\n%%EOF\n", name=f"cert-{prefix}.pdf"),
+        kind="certificate",
+        by=supplier,
+    )
+    submitted_invoice = services.invoice_submit(
+        order=order,
+        number=f"INV-{prefix}-PORTAL",
+        by=supplier,
+        lines=[services.InvoiceLineInput(line, D("1"), D("2.5"))],
+        accept_exceptions=True,
+    )
     return VendorSide(
+        submitted_invoice=submitted_invoice,
+        attachment=attachment,
+        supplier_attachment=supplier_attachment,
         vendor=vendor,
         order=order,
         blanket=blanket,

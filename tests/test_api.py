@@ -806,6 +806,62 @@ def test_ship_notices_synced_from_the_erp_are_seen_by_their_supplier(
     assert [(n["order_number"], n["carrier"]) for n in seen] == [("PO-ERP-1", "DHL")]
 
 
+def test_a_supplier_invoices_its_order_and_the_buyer_approves(as_amos, as_bob, as_erp):
+    from vendorportal.purchasing.models import Invoice
+
+    body = {
+        "order_number": "PO-A-100",
+        "number": "INV-API-1",
+        "tax_amount": "1.80",
+        "lines": [{"line_number": 20, "quantity": "2"}],
+    }
+    flagged = as_amos.post("/invoices", body)
+    assert flagged.status_code == 400
+    assert flagged.data["error"]["details"] == {"field": "accept_exceptions"}
+    assert "more than the 0 received" in flagged.data["error"]["message"]
+    assert not Invoice.objects.filter(number="INV-API-1").exists()
+    assert as_erp.post("/invoices", {**body, "accept_exceptions": True}).status_code == 403
+
+    made = as_amos.post("/invoices", {**body, "accept_exceptions": True})
+    assert made.status_code == 201, made.data
+    invoice = made.data
+    assert (invoice["status"], invoice["origin"], invoice["total_amount"]) == (
+        "submitted",
+        "supplier",
+        "19.80",
+    )
+    assert invoice["lines"][0]["match_status"] == "quantity_exception"
+    assert as_bob.get(f"/invoices/{invoice['id']}").status_code == 404
+    assert as_amos.post(
+        f"/invoices/{invoice['id']}/decision", {"action": "approve"}
+    ).status_code == (403)
+    approved = as_erp.post(f"/invoices/{invoice['id']}/decision", {"action": "approve"})
+    assert approved.status_code == 200 and approved.data["status"] == "open"
+    assert as_erp.get(f"/invoices/{invoice['id']}").data["status"] == "open"
+
+    earlier = Invoice.objects.get(number="INV-A-1")
+    credit = as_amos.post(
+        f"/invoices/{earlier.pk}/credit-notes",
+        {
+            "number": "CN-API-1",
+            "reason": "Four short",
+            "lines": [{"order_number": "PO-A-100", "line_number": 10, "quantity": "4"}],
+        },
+    )
+    assert credit.status_code == 201, credit.data
+    assert (credit.data["kind"], credit.data["credits_number"], credit.data["total_amount"]) == (
+        "credit_note",
+        "INV-A-1",
+        "10.40",
+    )
+    gone = as_amos.post(
+        f"/invoices/{credit.data['id']}/decision", {"action": "withdraw", "reason": "Not short"}
+    )
+    assert gone.status_code == 200 and gone.data["status"] == "withdrawn"
+    listed = as_amos.get("/invoices?status=withdrawn").data["items"]
+    assert [i["number"] for i in listed] == ["CN-API-1"]
+
+
 def test_a_login_reads_and_sets_its_own_notification_settings(as_amos, amos):
     answer = as_amos.get("/me/notifications")
     assert answer.status_code == 200

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from django.core import mail
+from django.core.files.base import ContentFile
 from django.db import DatabaseError, connection, transaction
 from django.test import Client
 from django.urls import reverse
@@ -25,6 +26,7 @@ from vendorportal.api import tokens
 from vendorportal.audit import context as audit_context
 from vendorportal.audit import log as audit
 from vendorportal.audit.models import AppendOnlyError, AuditEntry, Channel
+from vendorportal.collaboration import attachments
 from vendorportal.collaboration import services as collaboration
 from vendorportal.events import webhooks
 from vendorportal.events.models import (
@@ -48,6 +50,7 @@ DUE = dt.date(2026, 12, 15)
 WRITE_MODULES: tuple[ModuleType, ...] = (
     services,
     collaboration,
+    attachments,
     accounts,
     tokens,
     webhooks,
@@ -83,6 +86,10 @@ COVERED_SERVICES = {
     "purchasing.services.invoice_dispute",
     "purchasing.services.invoice_resolve_dispute",
     "purchasing.services.invoice_void",
+    "purchasing.services.invoice_submit",
+    "purchasing.services.invoice_approve",
+    "purchasing.services.invoice_withdraw",
+    "purchasing.services.credit_note_create",
     "collaboration.services.acknowledgement_record",
     "collaboration.services.delivery_confirm",
     "collaboration.services.proposal_create",
@@ -90,6 +97,8 @@ COVERED_SERVICES = {
     "collaboration.services.proposal_accept",
     "collaboration.services.proposal_reject",
     "collaboration.services.comment_add",
+    "collaboration.attachments.attachment_add",
+    "collaboration.attachments.attachment_delete",
     "accounts.services.buyer_create",
     "accounts.services.vendor_login_create",
     "accounts.services.user_deactivate",
@@ -117,7 +126,27 @@ COVERED_SERVICES = {
 NOT_WRITES = {
     # Pure helpers and read-only checks.
     "purchasing.services.max_receivable": "reads",
+    "purchasing.services.match_status": "the three-way match rule (a pure function)",
+    "purchasing.services.invoice_match_preview": "reads (the match a new invoice would get)",
+    "purchasing.services.still_to_invoice": "reads (what a new invoice starts with)",
     "collaboration.services.describe_proposal": "formats text",
+    # The attachment rules: checks the service runs before it writes anything.
+    **{
+        f"collaboration.attachments.{name}": "a rule check"
+        for name in (
+            "check_party",
+            "check_kind",
+            "check_visibility",
+            "check_size",
+            "check_type",
+            "clean_name",
+        )
+    },
+    "collaboration.attachments.target_of": "reads",
+    "collaboration.attachments.storage": "the file storage",
+    "collaboration.attachments.max_bytes": "a setting",
+    "collaboration.attachments.digest": "a hash",
+    "collaboration.attachments.describe": "formats text",
     "accounts.services.today": "a date",
     "accounts.services.normalize_email": "formats text",
     "accounts.services.hash_token": "a hash",
@@ -326,6 +355,29 @@ def _invoice(w: World):
     ), w.buyer
 
 
+def _sent(w: World) -> Any:
+    """The supplier's invoice from the order, awaiting approval."""
+    order = w.received()
+    return services.invoice_submit(
+        order=order,
+        number=f"INV-{order.number}",
+        lines=[services.InvoiceLineInput(order.lines.get(), D("40"), D("2.50"))],
+        by=w.amos,
+    )
+
+
+def _credit(w: World):
+    invoice = w.invoice()
+    first = invoice.lines.get()
+    return lambda: services.credit_note_create(
+        invoice=invoice,
+        number="CN-1",
+        lines=[services.CreditLineInput(first, D("2"), D("2.50"))],
+        by=w.amos,
+        reason="Two damaged",
+    ), w.amos
+
+
 def _resolve(w: World):
     invoice = w.invoice()
     services.invoice_dispute(invoice=invoice, by=w.buyer, reason="Short")
@@ -523,6 +575,30 @@ CASES: dict[str, Case] = {
         w.buyer,
     ),
     "purchasing.services.invoice_resolve_dispute": _resolve,
+    "purchasing.services.invoice_submit": lambda w: (
+        (
+            lambda order: (
+                lambda: services.invoice_submit(
+                    order=order,
+                    number="INV-SENT",
+                    lines=[services.InvoiceLineInput(order.lines.get(), D("40"), D("2.50"))],
+                    by=w.amos,
+                )
+            )
+        )(w.received()),
+        w.amos,
+    ),
+    "purchasing.services.invoice_approve": lambda w: (
+        (lambda inv: lambda: services.invoice_approve(invoice=inv, by=w.buyer))(_sent(w)),
+        w.buyer,
+    ),
+    "purchasing.services.invoice_withdraw": lambda w: (
+        (lambda inv: lambda: services.invoice_withdraw(invoice=inv, by=w.amos, reason="Dup"))(
+            _sent(w)
+        ),
+        w.amos,
+    ),
+    "purchasing.services.credit_note_create": _credit,
     "purchasing.services.invoice_void": lambda w: (
         (lambda inv: lambda: services.invoice_void(invoice=inv, by=w.buyer, reason="Dup"))(
             w.invoice()
@@ -530,6 +606,30 @@ CASES: dict[str, Case] = {
         w.buyer,
     ),
     "collaboration.services.acknowledgement_record": _ack,
+    "collaboration.attachments.attachment_add": lambda w: (
+        (
+            lambda o: (
+                lambda: attachments.attachment_add(
+                    target=o,
+                    upload=ContentFile(b"%PDF-1.7\n", name="spec.pdf"),
+                    kind="terms",
+                    by=w.buyer,
+                )
+            )
+        )(w.order()),
+        w.buyer,
+    ),
+    "collaboration.attachments.attachment_delete": lambda w: (
+        (lambda a: lambda: attachments.attachment_delete(attachment=a, by=w.amos))(
+            attachments.attachment_add(
+                target=w.order(),
+                upload=ContentFile(b"%PDF-1.7\n", name="cert.pdf"),
+                kind="certificate",
+                by=w.amos,
+            )
+        ),
+        w.amos,
+    ),
     "collaboration.services.delivery_confirm": lambda w: (
         (lambda d: lambda: collaboration.delivery_confirm(delivery=d, by=w.amos))(
             w.order().deliveries.get()

@@ -136,12 +136,23 @@ RULES: dict[str, Rule] = {
     "portal:ship-notice-new": Rule("vendor", GET_POST, ok=(302, 400)),
     "portal:ship-notices": Rule("vendor"),
     "portal:ship-notice-detail": Rule("vendor"),
+    "portal:ship-notice-packing-slip": Rule("vendor"),
     "portal:ship-notice-edit": Rule("vendor", GET_POST, ok=(302, 400)),
     "portal:ship-notice-submit": Rule("vendor", POST, ok=(302, 400)),
     "portal:ship-notice-cancel": Rule("vendor", POST, ok=(302, 400)),
+    # Attachments (tests/test_attachments.py): uploads like the comment form, the download
+    # like the order PDF; vendor B gets 404 on vendor A's files.
+    "portal:order-attachment-add": Rule("vendor", POST, ok=(302, 400)),
+    "portal:ship-notice-attachment-add": Rule("vendor", POST, ok=(302, 400)),
+    "portal:invoice-attachment-add": Rule("vendor", POST, ok=(302, 400)),
+    "portal:attachment-download": Rule("vendor"),
+    "portal:attachment-delete": Rule("vendor", POST, ok=(302, 400)),
     "portal:receipts": Rule("vendor"),
     "portal:invoices": Rule("vendor"),
     "portal:invoice-detail": Rule("vendor"),
+    "portal:order-invoice": Rule("vendor", GET_POST, ok=(302, 400)),
+    "portal:invoice-withdraw": Rule("vendor", GET_POST, ok=(302, 400)),
+    "portal:credit-note-new": Rule("vendor", GET_POST, ok=(302, 400)),
     "portal:events": Rule("stream", GET, side="vendor"),
     "portal:team:members": Rule("vendor-admin"),
     "portal:team:invite": Rule("vendor-admin", POST, ok=(302, 400)),
@@ -176,12 +187,19 @@ RULES: dict[str, Rule] = {
     "buying:proposal-reject": Rule("buyer", GET_POST, ok=(302, 400)),
     "buying:ship-notices": Rule("buyer"),
     "buying:ship-notice-detail": Rule("buyer"),
+    "buying:ship-notice-packing-slip": Rule("buyer"),
     "buying:ship-notice-receive": Rule("buyer", GET_POST, ok=(302, 400)),
     "buying:ship-notice-close": Rule("buyer", GET_POST, ok=(302, 400)),
+    "buying:order-attachment-add": Rule("buyer", POST, ok=(302, 400)),
+    "buying:attachment-download": Rule("buyer"),
+    "buying:attachment-delete": Rule("buyer", POST, ok=(302, 400)),
     "buying:receipts": Rule("buyer"),
     "buying:invoices": Rule("buyer"),
     "buying:invoice-detail": Rule("buyer"),
     "buying:invoice-pay": Rule("buyer", GET_POST, ok=(302, 400)),
+    "buying:invoice-approve": Rule("buyer", GET_POST, ok=(302, 400)),
+    "buying:invoice-dispute": Rule("buyer", GET_POST, ok=(302, 400)),
+    "buying:invoice-resolve": Rule("buyer", POST, ok=(302, 400)),
     "buying:events": Rule("stream", GET, side="buyer"),
     # --- the back office (all other admin: names by PREFIX_RULES) -------------------------
     "admin:login": Rule("public", GET_POST, ok=(302,), lenient=True),
@@ -200,7 +218,14 @@ RULES: dict[str, Rule] = {
     "api-v1:call_off": Rule("api-integration", POST),
     "api-v1:list_open_deliveries": Rule("api-vendor", API_GET),
     "api-v1:list_receipts": Rule("api-vendor", API_GET),
-    "api-v1:list_invoices": Rule("api-vendor", API_GET),
+    # Invoices (one path, two operations): a supplier's token invoices its own order (the
+    # body names vendor A's, so vendor B's token gets 404); the buying company's is refused.
+    "api-v1:list_invoices": Rule("api-vendor", ("GET", "POST"), ok=(404,)),
+    "api-v1:create_invoice": Rule("api-vendor", ("GET", "POST"), ok=(404,)),
+    "api-v1:get_invoice": Rule("api-vendor", API_GET),
+    "api-v1:create_credit_note": Rule("api-vendor", POST, integration_writes=True),
+    # The body approves: the buying company's tokens only.
+    "api-v1:decide_invoice": Rule("api-integration", POST),
     "api-v1:list_events": Rule("api-vendor", API_GET),
     # Ship notices (one path, two operations): the body names vendor A's order, so vendor
     # B's token is refused with 404 (exactly, in tests/test_api_ship_notices.py).
@@ -375,6 +400,9 @@ def instances(world: World, route: Route) -> list[tuple[str, str | None]]:
         if "ship-notice" in route.name:
             values["pk"] = str(side.ship_notice.pk)
         values["notice_id"] = str(side.ship_notice.pk)
+        values["invoice_id"] = str(side.invoice.pk)
+        if "attachment-d" in route.name:  # a file's download and delete: its opaque id
+            values["public_id"] = side.attachment.public_id  # type: ignore[union-attr]
         if route.name == "portal:team:invitation-revoke":
             values["public_id"] = str(side.invitation.public_id)  # type: ignore[union-attr]
         if route.name in ("buying:line-release", "buying:order-call-off", "api-v1:call_off"):
@@ -525,6 +553,21 @@ API_BODIES: dict[str, Any] = {
         }
         for name in ("list_ship_notices", "create_ship_notice")
     },
+    **{
+        f"api-v1:{name}": lambda w, side: {
+            "order_number": side.order.number,
+            "number": "INV-MATRIX",
+            "accept_exceptions": True,
+            "lines": [{"line_number": 10, "quantity": "1"}],
+        }
+        for name in ("list_invoices", "create_invoice")
+    },
+    "api-v1:create_credit_note": lambda w, side: {
+        "number": "CN-MATRIX",
+        "reason": "matrix",
+        "lines": [{"order_number": side.order.number, "line_number": 10, "quantity": "1"}],
+    },
+    "api-v1:decide_invoice": lambda w, side: {"action": "approve"},
     "api-v1:call_off": lambda w, side: {
         "releases": [{"line_number": 10, "quantity": "5", "due_date": "2027-01-10"}]
     },

@@ -608,3 +608,57 @@ def test_a_receipt_racing_a_notice_correction(people: dict[str, Any]) -> None:
             trial, delivery.received_quantity == 30, f"received {delivery.received_quantity}"
         )
     tally.report()
+
+
+# --- invoices from the order ------------------------------------------------------------
+
+
+def test_two_invoices_with_one_number_at_once(people: dict[str, Any]) -> None:
+    """Two logins of one supplier invoice the same received 50 at once, with one number
+    (even trials) or two: one is taken, the other refused (the number taken, or the 50
+    already invoiced); never both, so nothing is invoiced twice without a flag."""
+    tally = Tally("two supplier invoices with one number")
+    vendor, bea, amos = people["vendor"], people["buyers"][0], people["amos"]
+    for trial in range(TRIALS):
+        order = make_order(vendor=vendor, by=bea, lines=[("100", "2.50")])
+        services.receipt_record(
+            order=order,
+            lines=[services.ReceiptLineInput(first_delivery(order), Decimal(50))],
+            by=bea,
+        )
+
+        def send(
+            o: PurchaseOrder = order, n: str = f"INV-RACE-{trial}", one: bool = trial % 2 == 0
+        ) -> Any:
+            number = n if one else f"{n}-{threading.get_ident()}"
+            return services.invoice_submit(
+                order=o,
+                number=number,
+                by=amos,
+                lines=[services.InvoiceLineInput(o.lines.get(), Decimal(50), Decimal("2.50"))],
+            )
+
+        outcomes = race(send, send)
+        tally.trials += 1
+        tally.check(trial, sum(o.ok for o in outcomes) == 1, f"outcomes {outcomes}")
+        tally.check(
+            trial,
+            all(
+                o.ok or o.refused.code in ("duplicate", "match_exception")  # type: ignore[union-attr]
+                for o in outcomes
+            ),
+            f"outcomes {outcomes}",
+        )
+        invoices = Invoice.objects.filter(vendor=vendor, number__startswith=f"INV-RACE-{trial}")
+        tally.check(trial, invoices.count() == 1, f"{invoices.count()} invoices")
+        tally.check(
+            trial,
+            Event.objects.filter(order=order, kind="invoice.submitted").count() == 1,
+            "events",
+        )
+        tally.check(
+            trial,
+            services.still_to_invoice(order)[0].quantity == 0,
+            "the received 50 invoiced once",
+        )
+    tally.report()

@@ -220,6 +220,29 @@ class TestDemoData:
         for notice in ShipNotice.objects.filter(status=ShipNoticeStatus.CLOSED):
             assert notice.closed_reason and notice.receipts.exists()
 
+    def test_suppliers_invoice_from_the_portal(self) -> None:
+        from vendorportal.purchasing.models import InvoiceKind, InvoiceOrigin
+
+        sent = Invoice.objects.filter(origin=InvoiceOrigin.SUPPLIER, kind=InvoiceKind.INVOICE)
+        counts = Counter(sent.values_list("status", flat=True))
+        assert counts[InvoiceStatus.SUBMITTED] >= 1, counts
+        assert counts[InvoiceStatus.WITHDRAWN] >= 1, counts
+        assert counts[InvoiceStatus.OPEN] + counts[InvoiceStatus.PAID] >= 5, counts
+        for invoice in sent.exclude(status__in=[InvoiceStatus.SUBMITTED, InvoiceStatus.WITHDRAWN]):
+            assert invoice.approved_at is not None and invoice.approved_by is not None
+            assert (
+                invoice.created_by is not None and invoice.created_by.vendor_id == invoice.vendor_id
+            )
+        credits = Invoice.objects.filter(kind=InvoiceKind.CREDIT_NOTE)
+        assert credits.filter(status=InvoiceStatus.APPLIED).exists()
+        for credit in credits.filter(status=InvoiceStatus.APPLIED):
+            assert (
+                credit.credits is not None and credit.credits.credited_amount >= credit.total_amount
+            )
+        # A paid invoice with a credit was paid what the credit left.
+        for invoice in Invoice.objects.filter(status=InvoiceStatus.PAID, credited_amount__gt=0):
+            assert invoice.paid_amount + invoice.credited_amount == invoice.total_amount
+
     def test_schedules_receipts_and_returns(self) -> None:
         today = timezone.localdate()
         open_deliveries = Delivery.objects.filter(status=LineStatus.OPEN)
@@ -274,7 +297,7 @@ class TestDemoData:
             InvoiceStatus.DISPUTED,
         } <= statuses
         for invoice in Invoice.objects.filter(status=InvoiceStatus.PAID):
-            assert invoice.paid_amount == invoice.total_amount > 0
+            assert invoice.paid_amount + invoice.credited_amount == invoice.total_amount > 0
         partly = Invoice.objects.filter(status=InvoiceStatus.PARTIALLY_PAID)
         assert all(0 < i.paid_amount < i.total_amount for i in partly)
         variance = InvoiceLine.objects.filter(match_status=MatchStatus.PRICE_VARIANCE)

@@ -27,6 +27,12 @@ def test_topics_name_the_page_parts_an_event_touches():
         "lines",
         "receipts",
     )
+    # A credit note touches its own page and the page of the invoice it credits.
+    assert topics_of("credit_note.applied", 7, {"invoice": 4, "credits": 3})[-3:] == (
+        "invoices",
+        "invoice:4",
+        "invoice:3",
+    )
     assert topics_of("payment.recorded", 7, {"invoice": 3}) == (
         "home",
         "orders",

@@ -13,9 +13,11 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.core.files.base import ContentFile
 from django.urls import URLPattern, get_resolver
 
 from tests.factories import ItemFactory, make_order
+from vendorportal.collaboration import attachments
 from vendorportal.collaboration import services as collaboration
 from vendorportal.purchasing import services
 from vendorportal.purchasing.models import Vendor
@@ -35,6 +37,8 @@ SENTINELS = (
     "987,654.321",
     "PO-B-777",
     "INV-B-1",
+    "SENTINEL-FILE-INTERNAL",
+    "SENTINEL-B-FILE",
 )
 
 
@@ -121,7 +125,28 @@ def world(vendor_a: Vendor, vendor_b: Vendor, buyer, alice, amos, bob):
         lines=[services.InvoiceLineInput(b_order.lines.get(), D("1"), D("3"))],
     )
     collaboration.comment_add(order=b_order, by=bob, body="SENTINEL-B-COMMENT")
+    # Files: vendor A's shared one, a buyers-only one on the same order, vendor B's.
+    shared_file = attachments.attachment_add(
+        target=order.lines.get(line_number=10),
+        upload=ContentFile(b"Torque to 25 Nm.\n", name="assembly-notes.txt"),
+        kind="specification",
+        by=buyer,
+    )
+    attachments.attachment_add(
+        target=order,
+        upload=ContentFile(b"margin\n", name="SENTINEL-FILE-INTERNAL.txt"),
+        kind="other",
+        by=buyer,
+        visibility="internal",
+    )
+    attachments.attachment_add(
+        target=b_order,
+        upload=ContentFile(b"b\n", name="SENTINEL-B-FILE.txt"),
+        kind="certificate",
+        by=bob,
+    )
     return {
+        "file": shared_file,
         "order": order,
         "blanket": blanket,
         "delivery": delivery,
@@ -143,6 +168,7 @@ def vendor_a_get_urls(w) -> list[str]:
         f"/portal/orders/{n}/propose?line=10",
         f"/portal/orders/{w['blanket'].number}/",
         f"/portal/invoices/{w['invoice'].pk}/",
+        f"/portal/files/{w['file'].public_id}/",
     ]
 
 
@@ -157,6 +183,9 @@ def vendor_a_post_urls(w) -> list[tuple[str, dict]]:
         (f"/portal/orders/{n}/comments", {"body": "hello"}),
         (f"/portal/orders/{n}/deliveries/{w['delivery'].pk}/confirm", {}),
         (f"/portal/orders/{n}/proposals/{w['proposal'].pk}/withdraw", {}),
+        (f"/portal/orders/{n}/attachments", {"kind": "certificate"}),
+        (f"/portal/invoices/{w['invoice'].pk}/attachments", {"kind": "invoice_pdf"}),
+        (f"/portal/files/{w['file'].public_id}/delete", {}),
     ]
 
 
@@ -229,6 +258,8 @@ def all_vendor_a_pages(w) -> list[str]:
 
 
 def response_text(response) -> str:
+    if response.streaming:  # a downloaded file
+        return b"".join(response.streaming_content).decode("utf-8-sig")
     if response["Content-Type"].startswith("application/vnd.openxmlformats"):
         import io
 
@@ -313,12 +344,27 @@ def test_every_portal_url_is_covered_here():
         "receipts",
         "invoices",
         "invoice-detail",
+        # Invoices from the order: tests/test_supplier_invoices.py (another vendor's order,
+        # invoice, withdrawal and credit note 404; the API in test_api.py).
+        "order-invoice",
+        "invoice-withdraw",
+        "credit-note-new",
         # Ship notices: tests/test_ship_notice_screens.py (another vendor's notice and its
         # actions 404, its list holds none of them; the API in test_api_ship_notices.py).
         "ship-notice-new",
         "ship-notices",
         "ship-notice-detail",
+        # Its packing slip (PDF): tests/test_packing_slip.py (another vendor's notice 404,
+        # no internal field nor anything of another vendor in the text).
+        "ship-notice-packing-slip",
         "ship-notice-edit",
+        # Attachments: vendor A's file, its upload forms and delete are requested by bob
+        # above (404); tests/test_attachments.py (internal files, deleted files, uploads).
+        "order-attachment-add",
+        "ship-notice-attachment-add",
+        "invoice-attachment-add",
+        "attachment-download",
+        "attachment-delete",
         "ship-notice-submit",
         "ship-notice-cancel",
         # The live stream: tests/test_live.py (each vendor receives only its own events,

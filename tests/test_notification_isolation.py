@@ -75,6 +75,15 @@ def _everything_happens(w, buyer, alice, amos) -> None:
         lines=[services.ReceiptLineInput(w["delivery"], D("1"))],
     )
     services.ship_notice_close(notice=notice, by=buyer, reason="One damaged on arrival")
+    # An invoice from the order, sent by the supplier and approved by the buyer.
+    sent = services.invoice_submit(
+        order=order,
+        number="INV-A-PORTAL",
+        by=amos,
+        lines=[services.InvoiceLineInput(w["delivery"].line, D("1"), D("2.5"))],
+        accept_exceptions=True,
+    )
+    services.invoice_approve(invoice=sent, by=buyer)
 
 
 def test_no_message_to_a_supplier_holds_an_internal_field_or_another_vendors_data(

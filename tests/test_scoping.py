@@ -37,6 +37,7 @@ VENDOR_VISIBLE = {
     "collaboration.Acknowledgement",
     "collaboration.ChangeProposal",
     "collaboration.Comment",
+    "collaboration.Attachment",
 }
 
 

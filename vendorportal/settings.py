@@ -260,7 +260,16 @@ STORAGES = {
         if not DEBUG
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
+    # Attachments (collaboration/attachments.py): never under a public URL; every download
+    # goes through an access-checked view. An S3-compatible store: see README, "Attachments".
+    "attachments": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(VAR_DIR / "attachments"), "base_url": "/no-public-url/"},
+    },
 }
+# The largest attachment accepted (MB); its upload routes take bodies this large
+# (vendorportal/core/request_guard.py), every other page still WEB_MAX_BODY_MB.
+ATTACHMENT_MAX_MB = env_int("ATTACHMENT_MAX_MB", 20)
 MEDIA_ROOT = VAR_DIR / "media"
 if DEBUG:
     # whitenoise serves from the finders in development but expects the folder to exist.

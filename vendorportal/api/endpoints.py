@@ -11,7 +11,7 @@ import time, also through the `idempotent` wrapper, which lives in another modul
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Prefetch, Q
+from django.db.models import Exists, OuterRef, Q
 from django.http import Http404, HttpRequest
 from ninja import Field, Header, Query, Router, Status
 
@@ -27,7 +27,6 @@ from vendorportal.purchasing import access, revisions, selectors, services
 from vendorportal.purchasing.models import (
     Delivery,
     Invoice,
-    InvoiceLine,
     Line,
     OrderStatus,
     PurchaseOrder,
@@ -424,54 +423,6 @@ def list_receipts(request: HttpRequest, filters: Query[ListFilters]) -> dict[str
                 ],
             }
             for r in rows
-        ]
-        return {"items": items, "next_cursor": cursor}
-
-
-class InvoiceFilters(ListFilters):
-    open_only: bool = False
-
-
-@router.get("/invoices", response={200: s.InvoicePage, **READ_ERRORS}, summary="Invoices")
-def list_invoices(request: HttpRequest, filters: Query[InvoiceFilters]) -> dict[str, Any]:
-    """Invoices with the amount outstanding and, per line, the three-way match: what was
-    received against what was invoiced, and the order price against the invoiced one."""
-    with caller(request) as viewer:
-        queryset = access.invoices(viewer).prefetch_related(
-            Prefetch(
-                "lines",
-                queryset=InvoiceLine.objects.select_related("order_line__order").order_by("pk"),
-            )
-        )
-        if filters.open_only:
-            queryset = queryset.filter(status__in=["open", "partially_paid", "disputed"])
-        rows, cursor = page(queryset, cursor=filters.cursor, limit=_limit(filters.limit))
-        items = [
-            {
-                "id": inv.pk,
-                "number": inv.number,
-                "invoice_date": inv.invoice_date,
-                "due_date": inv.due_date,
-                "currency": inv.currency,
-                "status": inv.status,
-                "total_amount": inv.total_amount,
-                "paid_amount": inv.paid_amount,
-                "outstanding_amount": inv.total_amount - inv.paid_amount,
-                "lines": [
-                    {
-                        "order_number": il.order_line.order.number,
-                        "line_number": il.order_line.line_number,
-                        "quantity": il.quantity,
-                        "unit_price": il.unit_price,
-                        "amount": il.amount,
-                        "match_status": il.match_status,
-                        "received_quantity": il.received_quantity,
-                        "order_unit_price": il.order_unit_price,
-                    }
-                    for il in inv.lines.all()
-                ],
-            }
-            for inv in rows
         ]
         return {"items": items, "next_cursor": cursor}
 

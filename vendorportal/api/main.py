@@ -8,6 +8,7 @@ from ninja import NinjaAPI, Swagger
 from vendorportal.api import errors
 from vendorportal.api.auth import TokenAuth, TokenRateThrottle
 from vendorportal.api.endpoints import router
+from vendorportal.api.invoicing import router as invoicing_router
 from vendorportal.api.notifications import router as notifications_router
 from vendorportal.api.parser import StrictJsonParser
 from vendorportal.api.shipments import router as shipments_router
@@ -39,3 +40,4 @@ api.add_router("/", router)
 api.add_router("/sync", sync_router)
 api.add_router("/", notifications_router)
 api.add_router("/", shipments_router)
+api.add_router("/", invoicing_router)

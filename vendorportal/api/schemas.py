@@ -134,12 +134,32 @@ class InvoiceLineOut(Schema):
 class InvoiceOut(Schema):
     id: int
     number: str
+    kind: Literal["invoice", "credit_note"]
+    origin: Literal["buyer", "supplier", "erp"] = Field(
+        description="Recorded by a buyer, submitted by the supplier here, or from the ERP."
+    )
+    credits_number: str | None = Field(description="A credit note: the invoice it credits.")
     invoice_date: dt.date
     due_date: dt.date | None
     currency: str
-    status: str
+    status: Literal[
+        "submitted",
+        "open",
+        "partially_paid",
+        "paid",
+        "disputed",
+        "void",
+        "withdrawn",
+        "applied",
+    ] = Field(description="submitted: awaiting the buyer's approval; applied: a credit note.")
+    status_reason: str = Field(description="Why it was last disputed or withdrawn.")
+    note: str
+    lines_amount: Decimal
+    tax_amount: Decimal
+    freight_amount: Decimal
     total_amount: Decimal
     paid_amount: Decimal
+    credited_amount: Decimal = Field(description="Taken off by applied credit notes.")
     outstanding_amount: Decimal
     lines: list[InvoiceLineOut]
 

@@ -177,41 +177,6 @@ class ReceiptForm(forms.Form):
         return data
 
 
-class InvoiceForm(forms.Form):
-    number = forms.CharField(label="Invoice number", max_length=64)
-    invoice_date = DateField(label="Invoice date")
-    due_date = DateField(label="Payment due", required=False)
-
-    def __init__(self, *args: Any, lines: list[Any], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.order_lines = lines
-        for line in lines:
-            self.fields[f"qty_{line.pk}"] = forms.DecimalField(
-                label=f"Line {line.line_number} quantity",
-                required=False,
-                min_value=Decimal("0"),
-                decimal_places=4,
-                max_digits=16,
-            )
-            self.fields[f"price_{line.pk}"] = forms.DecimalField(
-                label=f"Line {line.line_number} unit price",
-                required=False,
-                min_value=Decimal("0"),
-                decimal_places=4,
-                max_digits=16,
-                initial=line.unit_price,
-            )
-
-    def line_fields(self) -> list[tuple[Any, forms.BoundField, forms.BoundField]]:
-        return [(ln, self[f"qty_{ln.pk}"], self[f"price_{ln.pk}"]) for ln in self.order_lines]
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if not self.errors and not any(data.get(f"qty_{ln.pk}") for ln in self.order_lines):
-            self.add_error(None, "Enter the invoiced quantity of at least one line.")
-        return data
-
-
 class PaymentForm(forms.Form):
     amount = forms.DecimalField(
         label="Amount", min_value=Decimal("0.01"), decimal_places=2, max_digits=18

@@ -5,8 +5,9 @@ from __future__ import annotations
 from django.urls import path
 
 from vendorportal.audit import views as audit_views
-from vendorportal.buying import shipments, views
+from vendorportal.buying import invoicing, shipments, views
 from vendorportal.events import stream
+from vendorportal.web import attachments as files
 from vendorportal.web import converters  # noqa: F401 - registers <number:...>
 from vendorportal.web import views as shared
 from vendorportal.web.access import buyer_view
@@ -28,6 +29,11 @@ urlpatterns = [
         "orders/<number:number>/comments",
         side(shared.order_comment, post=True),
         name="order-comment",
+    ),
+    path(
+        "orders/<number:number>/attachments",
+        side(files.order_attachment_add, post=True),
+        name="order-attachment-add",
     ),
     path("orders/<number:number>/issue", views.order_issue, name="order-issue"),
     path("orders/<number:number>/revise", views.order_revise, name="order-revise"),
@@ -57,6 +63,11 @@ urlpatterns = [
     path("ship-notices/", side(shared.ship_notices_list), name="ship-notices"),
     path("ship-notices/<str:pk>/", side(shared.ship_notice_detail), name="ship-notice-detail"),
     path(
+        "ship-notices/<str:pk>/packing-slip.pdf",
+        side(shared.ship_notice_packing_slip),
+        name="ship-notice-packing-slip",
+    ),
+    path(
         "ship-notices/<str:pk>/receive", shipments.ship_notice_receive, name="ship-notice-receive"
     ),
     path("ship-notices/<str:pk>/close", shipments.ship_notice_close, name="ship-notice-close"),
@@ -64,6 +75,15 @@ urlpatterns = [
     path("invoices/", side(shared.invoices_list), name="invoices"),
     path("invoices/<str:pk>/", side(shared.invoice_detail), name="invoice-detail"),
     path("invoices/<str:pk>/pay", views.invoice_pay, name="invoice-pay"),
+    path("invoices/<str:pk>/approve", invoicing.invoice_approve, name="invoice-approve"),
+    path("invoices/<str:pk>/dispute", invoicing.invoice_dispute, name="invoice-dispute"),
+    path("invoices/<str:pk>/resolve", invoicing.invoice_resolve, name="invoice-resolve"),
+    path("files/<str:public_id>/", side(files.attachment_download), name="attachment-download"),
+    path(
+        "files/<str:public_id>/delete",
+        side(files.attachment_delete, post=True),
+        name="attachment-delete",
+    ),
     path("events", stream.buying_events, name="events"),
     path("audit/", audit_views.audit_list, name="audit"),
 ]

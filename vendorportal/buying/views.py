@@ -23,6 +23,7 @@ from vendorportal.purchasing import access, selectors, services
 from vendorportal.purchasing.models import LineStatus, OrderKind, OrderStatus, PurchaseOrder
 from vendorportal.web.access import buyer_view, viewer_of
 from vendorportal.web.errors import add_domain_error
+from vendorportal.web.forms import InvoiceForm
 from vendorportal.web.views import order_context
 
 SIDE = "buying"
@@ -467,18 +468,12 @@ def order_invoice(request: HttpRequest, number: str) -> HttpResponse:
     viewer = viewer_of(request)
     order = _order(request, number)
     lines = list(order.lines.exclude(status=LineStatus.CANCELLED).select_related("item"))
-    form = buying_forms.InvoiceForm(
+    form = InvoiceForm(
         request.POST or None, lines=lines, initial={"invoice_date": timezone.localdate()}
     )
     if form.is_bound and form.is_valid():
         data = form.cleaned_data
-        entries = [
-            services.InvoiceLineInput(
-                ln, data[f"qty_{ln.pk}"], data.get(f"price_{ln.pk}") or ln.unit_price
-            )
-            for ln in lines
-            if data.get(f"qty_{ln.pk}")
-        ]
+        entries = [services.InvoiceLineInput(*entry) for entry in form.entries()]
         done = _attempt(
             request,
             form,
@@ -489,6 +484,7 @@ def order_invoice(request: HttpRequest, number: str) -> HttpResponse:
                 by=viewer.user,
                 invoice_date=data["invoice_date"],
                 due_date=data.get("due_date"),
+                **form.charges(),
             ),
             "Invoice recorded.",
             order.number,

@@ -6,6 +6,7 @@ buyer accepts it, which makes a new revision (counted as acknowledged by that su
 
 from __future__ import annotations
 
+import secrets
 from typing import TYPE_CHECKING, ClassVar, Self
 
 from django.conf import settings
@@ -153,3 +154,123 @@ class Comment(models.Model):
 
     def __str__(self) -> str:
         return f"comment {self.pk} on {self.order_id}"
+
+
+class AttachmentKind(models.TextChoices):
+    DRAWING = "drawing", "Drawing"
+    SPECIFICATION = "specification", "Specification"
+    TERMS = "terms", "Terms"
+    CERTIFICATE = "certificate", "Certificate"
+    INVOICE_PDF = "invoice_pdf", "Invoice PDF"
+    OTHER = "other", "Other"
+
+
+class AttachmentVisibility(models.TextChoices):
+    SHARED = "shared", "Shared with the supplier"
+    INTERNAL = "internal", "Internal (buyers only)"
+
+
+def new_public_id() -> str:
+    """22 URL-safe random characters (128 bits): the file's address, never its pk."""
+    return secrets.token_urlsafe(16)
+
+
+class Attachment(models.Model):
+    """A file on an order (optionally one line), a ship notice or an invoice.
+
+    The content lives in the `attachments` storage under a random key (never the
+    uploader's name); the row keeps what was checked: detected type, size and SHA-256.
+    A file of the same kind and name on the same target is its next version (the earlier
+    stays, superseded). Deleting is soft: the row stays for the audit trail and the file
+    is no longer listed or downloadable.
+    """
+
+    public_id = models.CharField(max_length=32, unique=True, default=new_public_id)
+    vendor = models.ForeignKey("purchasing.Vendor", on_delete=models.PROTECT, related_name="+")
+    # Null only for an invoice's file (an invoice can bill several orders).
+    order = models.ForeignKey(
+        "purchasing.PurchaseOrder",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="attachments",
+    )
+    line = models.ForeignKey(
+        "purchasing.Line",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="attachments",
+    )
+    ship_notice = models.ForeignKey(
+        "purchasing.ShipNotice",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="attachments",
+    )
+    invoice = models.ForeignKey(
+        "purchasing.Invoice",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="attachments",
+    )
+    kind = models.CharField(max_length=16, choices=AttachmentKind.choices)
+    visibility = models.CharField(
+        max_length=8, choices=AttachmentVisibility.choices, default=AttachmentVisibility.SHARED
+    )
+    original_name = models.CharField(max_length=150)
+    storage_key = models.CharField(max_length=200, unique=True)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    version = models.PositiveIntegerField(default=1)
+    supersedes = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    deleted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # The order revision this file made (a new drawing version on a line of an issued order).
+    revision = models.PositiveIntegerField(null=True, blank=True)
+
+    if TYPE_CHECKING:
+        order_id: int | None
+        line_id: int | None
+        ship_notice_id: int | None
+        invoice_id: int | None
+        uploaded_by_id: int
+        vendor_id: int
+
+    objects: ClassVar[VendorScopedManager[Self]] = VendorScopedManager()
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+        indexes = [
+            models.Index(fields=["order", "uploaded_at"], name="attachment_order"),
+            models.Index(fields=["ship_notice"], name="attachment_notice"),
+            models.Index(fields=["invoice"], name="attachment_invoice"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                name="attachment_has_target",
+                condition=Q(order__isnull=False) | Q(invoice__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.original_name} (version {self.version})"
+
+    @property
+    def internal(self) -> bool:
+        return self.visibility == AttachmentVisibility.INTERNAL
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None

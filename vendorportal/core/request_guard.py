@@ -9,6 +9,9 @@ every entrance, with a 4xx that names the problem: on the API the error body it 
 - Bodies: `API_MAX_BODY_BYTES` on `/api/` (a batch of 1,000 orders of 12 lines is 4.4 MB;
   the default of 32 MB fits 1,000 orders of about 80 lines), `WEB_MAX_BODY_BYTES` for pages
   and forms (1 MB; a comment is at most 5,000 characters). Larger: 413.
+- Attachment uploads (a path ending in `/attachments`, POST): `ATTACHMENT_MAX_MB` plus
+  1 MB for the form around the file; larger is refused naming the `file` field. A file
+  between the limit and the margin reaches its service, which refuses it the same way.
 - Query strings and form fields: no NUL (Django's form fields refuse it too, but list
   filters read query values directly).
 - API bodies (`parse_json`, the API's parser, so after authentication): `application/json`
@@ -19,6 +22,7 @@ every entrance, with a 4xx that names the problem: on the API the error body it 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +32,9 @@ from django.template import loader
 
 API_PREFIX = "/api/"
 BODY_METHODS = {"POST", "PUT", "PATCH"}
+# The routes that take a file (web and API): see the module docstring.
+UPLOAD_PATH = re.compile(r"^/(?:portal|buying|api/v1)/[^?#]+/attachments$")
+UPLOAD_FORM_MARGIN = 1024 * 1024
 
 
 class Refused(Exception):
@@ -52,16 +59,25 @@ class RequestGuardMiddleware:
 def check(request: HttpRequest, *, api: bool) -> None:
     """Size and NUL checks, before authentication: they are about the transport."""
     limit = settings.API_MAX_BODY_BYTES if api else settings.WEB_MAX_BODY_BYTES
+    upload = request.method == "POST" and bool(UPLOAD_PATH.match(request.path_info))
+    if upload:
+        upload_limit = settings.ATTACHMENT_MAX_MB * 1024 * 1024
+        limit = max(limit, upload_limit + UPLOAD_FORM_MARGIN)
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         raise Refused(400, "invalid", "Content-Length is not a number.") from None
+    too_large = (
+        Refused(413, "too_large", upload_too_large(settings.ATTACHMENT_MAX_MB), field="file")
+        if upload
+        else Refused(413, "too_large", _too_large(limit))
+    )
     if length > limit:
-        raise Refused(413, "too_large", _too_large(limit))
+        raise too_large
     # No Content-Length (a chunked body): Django's read limit only looks at the header, so
     # the body is read and measured here.
     if not length and request.method in BODY_METHODS and len(request.body) > limit:
-        raise Refused(413, "too_large", _too_large(limit))
+        raise too_large
     if "\x00" in request.path_info:
         # No address with a NUL names anything here.
         raise Refused(404, "not_found", "There is nothing at this address.", field="path")
@@ -138,6 +154,11 @@ def _unstorable(value: Any, where: str) -> tuple[str, str] | None:
             if found:
                 return found
     return None
+
+
+def upload_too_large(limit_mb: int) -> str:
+    """The one message for a file over the limit (the guard's and the service's)."""
+    return f"file: larger than the {limit_mb} MB limit for attachments; send a smaller file."
 
 
 def _too_large(limit: int) -> str:

@@ -53,10 +53,12 @@ def topics_of(kind: str, order_id: int | None, data: dict[str, Any]) -> tuple[st
         topics.append("ship-notices")
         if isinstance(notice, int):
             topics.append(f"ship_notice:{notice}")
-    if family in {"invoice", "payment"}:
+    if family in {"invoice", "payment", "credit_note"}:
         topics.append("invoices")
-        if isinstance(data.get("invoice"), int):
-            topics.append(f"invoice:{data['invoice']}")
+        # A credit note's page, and the page of the invoice it credits.
+        for key in ("invoice", "credits"):
+            if isinstance(data.get(key), int):
+                topics.append(f"invoice:{data[key]}")
     return tuple(topics)
 
 

@@ -6,7 +6,8 @@ from django.urls import include, path
 
 from vendorportal.api import views as api_views
 from vendorportal.events import stream
-from vendorportal.portal import shipments, views
+from vendorportal.portal import invoicing, shipments, views
+from vendorportal.web import attachments as files
 from vendorportal.web import converters  # noqa: F401 - registers <number:...>
 from vendorportal.web import views as shared
 from vendorportal.web.access import supplier_view
@@ -32,6 +33,11 @@ urlpatterns = [
         name="order-comment",
     ),
     path(
+        "orders/<number:number>/attachments",
+        side(files.order_attachment_add, post=True),
+        name="order-attachment-add",
+    ),
+    path(
         "orders/<number:number>/deliveries/<str:delivery_id>/confirm",
         views.delivery_confirm,
         name="delivery-confirm",
@@ -42,15 +48,39 @@ urlpatterns = [
         name="proposal-withdraw",
     ),
     path("orders/<number:number>/ship", shipments.ship_notice_new, name="ship-notice-new"),
+    path("orders/<number:number>/invoice", invoicing.order_invoice_new, name="order-invoice"),
     path("ship-notices/", side(shared.ship_notices_list), name="ship-notices"),
     path("ship-notices/<str:pk>/", side(shared.ship_notice_detail), name="ship-notice-detail"),
+    path(
+        "ship-notices/<str:pk>/packing-slip.pdf",
+        side(shared.ship_notice_packing_slip),
+        name="ship-notice-packing-slip",
+    ),
     path("ship-notices/<str:pk>/edit", shipments.ship_notice_edit, name="ship-notice-edit"),
     path("ship-notices/<str:pk>/submit", shipments.ship_notice_submit, name="ship-notice-submit"),
     path("ship-notices/<str:pk>/cancel", shipments.ship_notice_cancel, name="ship-notice-cancel"),
+    path(
+        "ship-notices/<str:pk>/attachments",
+        side(files.ship_notice_attachment_add, post=True),
+        name="ship-notice-attachment-add",
+    ),
     path("receipts/", side(shared.receipts_list), name="receipts"),
     path("invoices/", side(shared.invoices_list), name="invoices"),
     path("invoices/<str:pk>/", side(shared.invoice_detail), name="invoice-detail"),
+    path("invoices/<str:pk>/withdraw", invoicing.invoice_withdraw, name="invoice-withdraw"),
+    path("invoices/<str:pk>/credit-note", invoicing.credit_note_new, name="credit-note-new"),
+    path(
+        "invoices/<str:pk>/attachments",
+        side(files.invoice_attachment_add, post=True),
+        name="invoice-attachment-add",
+    ),
     path("team/", include("vendorportal.accounts.urls")),
+    path("files/<str:public_id>/", side(files.attachment_download), name="attachment-download"),
+    path(
+        "files/<str:public_id>/delete",
+        side(files.attachment_delete, post=True),
+        name="attachment-delete",
+    ),
     path("events", stream.portal_events, name="events"),
     path("api-tokens/", api_views.token_list, name="api-tokens"),
     path("api-tokens/new", api_views.token_create, name="api-token-create"),

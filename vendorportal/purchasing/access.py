@@ -25,7 +25,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django_scopes import scope, scopes_disabled
 
 from vendorportal.accounts.models import User
-from vendorportal.collaboration.models import Acknowledgement, ChangeProposal, Comment
+from vendorportal.collaboration.models import (
+    Acknowledgement,
+    Attachment,
+    AttachmentVisibility,
+    ChangeProposal,
+    Comment,
+)
 from vendorportal.events.models import Event
 from vendorportal.purchasing.models import (
     Delivery,
@@ -176,7 +182,7 @@ def invoices(viewer: Viewer) -> QuerySet[Invoice]:
 
 def invoice_or_404(viewer: Viewer, pk: Any) -> Invoice:
     try:
-        return invoices(viewer).select_related("vendor").get(pk=int(pk))
+        return invoices(viewer).select_related("vendor", "credits").get(pk=int(pk))
     except (Invoice.DoesNotExist, TypeError, ValueError):
         raise Http404("No such invoice.") from None
 
@@ -198,6 +204,32 @@ def proposal_or_404(viewer: Viewer, order: PurchaseOrder, pk: Any) -> ChangeProp
 
 def comments(viewer: Viewer, order: PurchaseOrder) -> QuerySet[Comment]:
     return _own(viewer, Comment.objects.filter(order=order), internal=False)
+
+
+def attachments(viewer: Viewer) -> QuerySet[Attachment]:
+    """Files the viewer may list and download: never a deleted one; a supplier only its
+    own vendor's shared files, and none on a draft order (a buyer sees every file)."""
+    queryset = _own(
+        viewer,
+        Attachment.objects.filter(deleted_at__isnull=True),
+        visibility=AttachmentVisibility.SHARED,
+    )
+    if viewer.internal:
+        return queryset
+    return queryset.exclude(order__status=OrderStatus.DRAFT)
+
+
+def attachment_or_404(viewer: Viewer, public_id: Any) -> Attachment:
+    """A file by its opaque id; another vendor's, an internal or a deleted one is 404."""
+    found = (
+        attachments(viewer)
+        .select_related("order", "line", "ship_notice", "invoice", "uploaded_by")
+        .filter(public_id=str(public_id)[:32])
+        .first()
+    )
+    if found is None:
+        raise Http404("No such file.")
+    return found
 
 
 def events(viewer: Viewer) -> QuerySet[Event]:

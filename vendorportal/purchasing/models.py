@@ -461,11 +461,28 @@ class ReceiptLine(models.Model):
 
 
 class InvoiceStatus(models.TextChoices):
+    # Sent by the supplier from the portal; the buyer approves it (open) or disputes it.
+    SUBMITTED = "submitted", "Awaiting approval"
     OPEN = "open", "Open"
     PARTIALLY_PAID = "partially_paid", "Partially paid"
     PAID = "paid", "Paid"
     DISPUTED = "disputed", "Disputed"
     VOID = "void", "Void"
+    # Taken back by the supplier before the buyer approved it.
+    WITHDRAWN = "withdrawn", "Withdrawn"
+    # A credit note, approved: it reduces what is outstanding on the invoice it credits.
+    APPLIED = "applied", "Applied"
+
+
+class InvoiceKind(models.TextChoices):
+    INVOICE = "invoice", "Invoice"
+    CREDIT_NOTE = "credit_note", "Credit note"
+
+
+class InvoiceOrigin(models.TextChoices):
+    BUYER = "buyer", "Recorded by a buyer"
+    SUPPLIER = "supplier", "Submitted by the supplier"
+    ERP = "erp", "From the ERP"
 
 
 class MatchStatus(models.TextChoices):
@@ -484,8 +501,30 @@ class Invoice(models.Model):
     status = models.CharField(
         max_length=16, choices=InvoiceStatus.choices, default=InvoiceStatus.OPEN
     )
+    kind = models.CharField(max_length=16, choices=InvoiceKind.choices, default=InvoiceKind.INVOICE)
+    origin = models.CharField(
+        max_length=16, choices=InvoiceOrigin.choices, default=InvoiceOrigin.BUYER
+    )
+    # A credit note names the invoice it reduces (same vendor, same currency).
+    credits = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="credit_notes"
+    )
+    # The lines' amounts, then tax and freight as the supplier states them; total is the sum.
+    lines_amount = models.DecimalField(max_digits=18, decimal_places=2, default=ZERO)
+    tax_amount = models.DecimalField(max_digits=18, decimal_places=2, default=ZERO)
+    freight_amount = models.DecimalField(max_digits=18, decimal_places=2, default=ZERO)
     total_amount = models.DecimalField(max_digits=18, decimal_places=2, default=ZERO)
     paid_amount = models.DecimalField(max_digits=18, decimal_places=2, default=ZERO)
+    # What applied credit notes took off this invoice.
+    credited_amount = models.DecimalField(max_digits=18, decimal_places=2, default=ZERO)
+    note = models.TextField(blank=True, help_text="The supplier's note to the buyer.")
+    # Why it was last disputed or withdrawn (shown to both sides).
+    status_reason = models.TextField(blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     external_id = models.CharField(max_length=100, unique=True, null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -496,6 +535,8 @@ class Invoice(models.Model):
     if TYPE_CHECKING:
         lines: RelatedManager[InvoiceLine]
         payments: RelatedManager[Payment]
+        credit_notes: RelatedManager[Invoice]
+        credits_id: int | None
 
     objects: ClassVar[VendorScopedManager[Self]] = VendorScopedManager()
 
@@ -507,22 +548,71 @@ class Invoice(models.Model):
             models.CheckConstraint(
                 name="invoice_paid_not_negative", condition=Q(paid_amount__gte=0)
             ),
+            models.CheckConstraint(
+                name="invoice_tax_freight_not_negative",
+                condition=Q(tax_amount__gte=0, freight_amount__gte=0, credited_amount__gte=0),
+            ),
+            models.CheckConstraint(
+                name="credit_note_names_its_invoice",
+                condition=Q(kind="invoice", credits__isnull=True)
+                | Q(kind="credit_note", credits__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
         return self.number
 
     @property
+    def is_credit_note(self) -> bool:
+        return self.kind == InvoiceKind.CREDIT_NOTE
+
+    @property
     def outstanding_amount(self) -> Decimal:
-        if self.status == InvoiceStatus.VOID:
+        """What is still to be paid: nothing on a void, withdrawn or credit note."""
+        if self.is_credit_note or self.status in (InvoiceStatus.VOID, InvoiceStatus.WITHDRAWN):
             return ZERO
-        return self.total_amount - self.paid_amount
+        return self.total_amount - self.paid_amount - self.credited_amount
+
+    @property
+    def awaiting_approval(self) -> bool:
+        """Sent by the supplier and not approved yet (disputed before approval counts):
+        the buyer may approve it, the supplier may withdraw it."""
+        return self.status == InvoiceStatus.SUBMITTED or (
+            self.status == InvoiceStatus.DISPUTED
+            and self.approved_at is None
+            and self.origin == InvoiceOrigin.SUPPLIER
+        )
+
+    @property
+    def can_be_credited(self) -> bool:
+        return (
+            not self.is_credit_note
+            and self.status
+            in (
+                InvoiceStatus.SUBMITTED,
+                InvoiceStatus.OPEN,
+                InvoiceStatus.PARTIALLY_PAID,
+                InvoiceStatus.DISPUTED,
+            )
+            and self.outstanding_amount > 0
+        )
+
+    @property
+    def is_live(self) -> bool:
+        """Counts in the three-way match (a credit note only once applied)."""
+        if self.is_credit_note:
+            return self.status == InvoiceStatus.APPLIED
+        return self.status not in (InvoiceStatus.VOID, InvoiceStatus.WITHDRAWN)
 
 
 class InvoiceLine(models.Model):
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
     vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+")
     order_line = models.ForeignKey(Line, on_delete=models.PROTECT, related_name="invoice_lines")
+    # On a credit note: the invoice line it credits.
+    credits_line = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="credit_lines"
+    )
     quantity = models.DecimalField(max_digits=16, decimal_places=4)
     unit_price = models.DecimalField(max_digits=16, decimal_places=4)
     amount = models.DecimalField(max_digits=18, decimal_places=2)

@@ -1,6 +1,6 @@
 """Purchasing documents as PDF: the purchase order, one revision of it as the supplier was
-sent it. (The packing slip of a ship notice is meant to sit beside it, built from the same
-pieces.)
+sent it, and the packing slip a supplier prints from a ship notice and puts in the box,
+built from the same pieces.
 
 The library is reportlab, drawing on its canvas. Why (issue 16; figures from a 100-line order
 with 2 deliveries a line, DejaVu Sans embedded, on the 2-CPU development machine):
@@ -31,9 +31,17 @@ ratings, standard costs and internal comments are never read here.
 Numbers and dates look as on the screens (web/formatting.py): quantities without trailing
 zeros, money to the currency's places, dates as "8 Dec 2026".
 
+The packing slip prints what the notice's page shows the supplier (its number, dates,
+carrier, tracking and packing-slip numbers, note and lines with their order line, delivery,
+item, quantity and due date), the order's number and ship-to address, the vendor and the
+buying company; the notice number and the PO number also as Code 128 barcodes, for the
+receiving dock's scanner.
+
 Reusable pieces: fonts and text (`text_runs`, `text_width`, `wrap`, `draw_text`), `Sheet`
 (A4 page setup, the running head and the footer with "Page n of m", a cursor that breaks to a
-new page), `Column` with `Sheet.table_heading` and `Sheet.table_row`.
+new page), `Column` with `Sheet.table_heading` and `Sheet.table_row`, `Sheet.facts` (the
+label/value column of page one), `Sheet.banner`, `barcode` with `Sheet.barcode`,
+`safe_filename` and `buyer_address`.
 """
 
 from __future__ import annotations
@@ -50,6 +58,9 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from reportlab.graphics import renderPDF
+from reportlab.graphics.barcode import createBarcodeDrawing
+from reportlab.graphics.shapes import Drawing
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
@@ -59,7 +70,13 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
 from vendorportal.purchasing import revisions
-from vendorportal.purchasing.models import OrderKind, PurchaseOrder, Revision
+from vendorportal.purchasing.models import (
+    OrderKind,
+    PurchaseOrder,
+    Revision,
+    ShipNotice,
+    ShipNoticeStatus,
+)
 from vendorportal.web.formatting import date, money, quantity
 
 # ---------------------------------------------------------------------------------------
@@ -222,7 +239,47 @@ BOTTOM = MARGIN + 8 * mm  # the footer sits below
 MUTED = colors.HexColor("#555555")
 LINE_COLOUR = colors.HexColor("#999999")
 SHADE = colors.HexColor("#f0f0f0")
+RED = colors.HexColor("#b42318")
 CELL_PAD = 1.5 * mm
+# Code 128: the narrowest bar (the X dimension) when there is room, and the bars' height.
+BARCODE_MODULE = 0.3 * mm
+BARCODE_HEIGHT = 12 * mm
+
+
+def barcode(value: str, *, width: float, height: float = BARCODE_HEIGHT) -> Drawing | None:
+    """`value` as a Code 128 drawing no wider than `width` (its bars narrowed to fit), or
+    None when Code 128 cannot carry it: it encodes printable ASCII only, and reportlab
+    silently drops any other character (the bars would say something else)."""
+    if not value or not value.isascii() or not value.isprintable():
+        return None
+    drawing: Drawing | None = None
+    module = BARCODE_MODULE
+    for _ in range(2):  # without quiet zones the width is proportional to the bars'
+        drawing = createBarcodeDrawing(
+            "Code128",
+            value=value,
+            barWidth=module,
+            barHeight=height,
+            humanReadable=False,  # drawn by Sheet.barcode in the document's own font
+            quiet=False,  # the layout leaves the quiet zones (the margin, a column gap)
+        )
+        if drawing.width <= width:
+            break
+        module *= width / drawing.width
+    return drawing
+
+
+def safe_filename(text: str, fallback: str) -> str:
+    """`text` (a document number) as a file name part: a number from before the identifier
+    rule (any text) keeps only its safe characters, so the name can never break the
+    Content-Disposition header it goes in."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", text).strip(".") or fallback
+
+
+def buyer_address() -> list[str]:
+    """The buying company's address lines (settings.BUYER_COMPANY_ADDRESS, "|"-separated)."""
+    address = settings.BUYER_COMPANY_ADDRESS
+    return [part.strip() for part in address.split("|") if part.strip()]
 
 
 class _NumberedCanvas(Canvas):
@@ -375,6 +432,33 @@ class Sheet:
         height used."""
         self.text(x, y - 8, label, size=8, colour=MUTED)
         return 11 + self.block(x, y - 11, lines, width=width, bold_first=bold_first)
+
+    def facts(self, facts: Sequence[tuple[str, str]], *, bold: Sequence[str] = ()) -> float:
+        """Page one's column of labelled values at the right, from the cursor down (which
+        stays where it is); the labels in `bold` have their value in bold. The height used."""
+        x_label, x_value, y = LEFT + 105 * mm, LEFT + 132 * mm, self.y - 2
+        for label, value in facts:
+            self.text(x_label, y - 9, label, size=8.5, colour=MUTED)
+            for line in wrap(value, RIGHT - x_value, 9, label in bold):
+                self.text(x_value, y - 9, line, size=9, bold=label in bold)
+                y -= 11.5
+        return self.y - y
+
+    def banner(self, text: str) -> None:
+        """A warning across the page in red at the cursor: a draft, a cancelled document."""
+        self.text(LEFT, self.y - 12, text, size=12, bold=True, colour=RED)
+        self.down(20)
+
+    def barcode(self, x: float, y: float, label: str, value: str, *, width: float) -> float:
+        """A small grey label over `value` as a Code 128 barcode with its text under it
+        (the text alone when no barcode can carry it), from (x, y) down; the height used."""
+        self.text(x, y - 8, label, size=8, colour=MUTED)
+        used = 11.0
+        drawing = barcode(value, width=width)
+        if drawing is not None:
+            renderPDF.draw(drawing, self.canvas, x, y - used - drawing.height)
+            used += drawing.height + 2
+        return used + self.block(x, y - used, [value], width=width, size=10, bold_first=True)
 
     def table_heading(
         self,
@@ -531,7 +615,7 @@ class OrderSheet:
     def filename(self) -> str:
         """PO-<number>-rev<N>.pdf; a number from before the identifier rule (any text) keeps
         only its safe characters, so the name can never break the header it goes in."""
-        number = re.sub(r"[^A-Za-z0-9._-]", "_", self.number).strip(".") or "order"
+        number = safe_filename(self.number, "order")
         if self.draft:
             return f"PO-{number}-draft.pdf"
         return f"PO-{number}-rev{self.revision}.pdf"
@@ -588,7 +672,6 @@ def order_sheet(order: PurchaseOrder, revision: Revision | None) -> OrderSheet:
             )
         )
     vendor, buyer = order.vendor, order.buyer
-    address = settings.BUYER_COMPANY_ADDRESS
     return OrderSheet(
         number=order.number,
         blanket=order.kind == OrderKind.BLANKET,
@@ -611,13 +694,10 @@ def order_sheet(order: PurchaseOrder, revision: Revision | None) -> OrderSheet:
         buyer_name=buyer.display_name if buyer is not None else "",
         buyer_email=buyer.email if buyer is not None else "",
         buyer_company=settings.BUYER_COMPANY_NAME,
-        buyer_address=[part.strip() for part in address.split("|") if part.strip()],
+        buyer_address=buyer_address(),
         lines=lines,
         promised_dates=current or revision is None,
     )
-
-
-RED = colors.HexColor("#b42318")
 
 
 def _order_columns(sheet: OrderSheet) -> tuple[list[Column], list[Column]]:
@@ -665,14 +745,7 @@ def _order_header(page: Sheet, sheet: OrderSheet) -> None:
     if sheet.blanket:
         valid = f"{date(sheet.valid_from) or '—'} to {date(sheet.valid_to) or 'open-ended'}"
         facts.append(("Valid", valid))
-    x_label, x_value, fact_y = LEFT + 105 * mm, LEFT + 132 * mm, page.y - 2
-    for label, value in facts:
-        page.text(x_label, fact_y - 9, label, size=8.5, colour=MUTED)
-        lines = wrap(value, RIGHT - x_value, 9, bold=label == "Order")
-        for line in lines:
-            page.text(x_value, fact_y - 9, line, size=9, bold=label == "Order")
-            fact_y -= 11.5
-    page.down(max(used, page.y - fact_y) + 8)
+    page.down(max(used, page.facts(facts, bold=("Order",))) + 8)
     banner = ""
     if sheet.draft:
         banner = "DRAFT — not issued"
@@ -684,8 +757,7 @@ def _order_header(page: Sheet, sheet: OrderSheet) -> None:
             f"{sheet.current_revision}."
         )
     if banner:
-        page.text(LEFT, page.y - 12, banner, size=12, bold=True, colour=RED)
-        page.down(20)
+        page.banner(banner)
     top = page.y
     supplier = [sheet.vendor_name, f"Supplier no. {sheet.vendor_code}"]
     supplier += sheet.vendor_address.split("\n")
@@ -790,3 +862,231 @@ def order_pdf(order: PurchaseOrder, revision: Revision | None) -> tuple[str, byt
     """(file name, PDF) of `revision` of `order`; None: a draft, as it is now."""
     sheet = order_sheet(order, revision)
     return sheet.filename, render_order(sheet)
+
+
+# ---------------------------------------------------------------------------------------
+# The packing slip of a ship notice
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SlipLineRow:
+    line_number: int
+    delivery_number: int
+    part_number: str
+    vendor_part_number: str
+    description: str
+    quantity: Decimal
+    unit: str
+    due_date: dt.date | None
+
+
+@dataclass(frozen=True)
+class PackingSlip:
+    """Everything a packing slip prints, and nothing else."""
+
+    number: str  # the ship notice's
+    order_number: str
+    status: str
+    version: int
+    ship_date: dt.date
+    expected_date: dt.date
+    carrier: str
+    tracking_number: str
+    supplier_slip: str  # the supplier's own packing-slip number
+    note: str
+    vendor_name: str
+    vendor_code: str
+    vendor_address: str
+    buyer_name: str
+    buyer_email: str
+    buyer_company: str
+    buyer_address: list[str]
+    ship_to: str  # the order's; empty: the buying company's address
+    lines: list[SlipLineRow] = field(default_factory=list)
+
+    @property
+    def draft(self) -> bool:
+        return self.status == ShipNoticeStatus.DRAFT
+
+    @property
+    def cancelled(self) -> bool:
+        return self.status == ShipNoticeStatus.CANCELLED
+
+    @property
+    def barcodes(self) -> list[tuple[str, str]]:
+        """(label, value) of each barcode the slip prints."""
+        return [("Ship notice", self.number), ("Purchase order", self.order_number)]
+
+
+def packing_slip_sheet(notice: ShipNotice) -> PackingSlip:
+    """What the packing slip of `notice` prints (the notice as its page shows it now)."""
+    order, vendor = notice.order, notice.vendor
+    buyer = order.buyer
+    lines = [
+        SlipLineRow(
+            line_number=entry.line.line_number,
+            delivery_number=entry.delivery.delivery_number,
+            part_number=entry.line.item.part_number if entry.line.item is not None else "",
+            vendor_part_number=entry.line.vendor_part_number,
+            description=entry.line.description,
+            quantity=entry.quantity,
+            unit=entry.line.unit_of_measure,
+            due_date=entry.delivery.due_date,
+        )
+        for entry in notice.lines.select_related("line__item", "delivery").order_by(
+            "line__line_number", "delivery__delivery_number", "pk"
+        )
+    ]
+    return PackingSlip(
+        number=notice.number,
+        order_number=order.number,
+        status=notice.status,
+        version=notice.version,
+        ship_date=notice.ship_date,
+        expected_date=notice.expected_date,
+        carrier=notice.carrier,
+        tracking_number=notice.tracking_number,
+        supplier_slip=notice.packing_slip,
+        note=notice.note,
+        vendor_name=vendor.name,
+        vendor_code=vendor.code,
+        vendor_address=vendor.address,
+        buyer_name=buyer.display_name if buyer is not None else "",
+        buyer_email=buyer.email if buyer is not None else "",
+        buyer_company=settings.BUYER_COMPANY_NAME,
+        buyer_address=buyer_address(),
+        ship_to=order.ship_to,
+        lines=lines,
+    )
+
+
+SLIP_COLUMNS = [
+    Column("PO line", 14 * mm),
+    Column("Delivery", 16 * mm),
+    Column("Item / vendor part", 34 * mm),
+    Column("Description", 58 * mm),
+    Column("Quantity", 24 * mm, "right"),
+    Column("Unit", 14 * mm),
+    Column("Due date", 20 * mm),
+]
+
+
+def _slip_header(page: Sheet, slip: PackingSlip) -> None:
+    """Page one: title, the shipment's facts, the supplier, the barcodes, where it goes."""
+    page.text(LEFT, page.y - 16, "PACKING SLIP", size=16, bold=True)
+    supplier = [slip.vendor_name, f"Supplier no. {slip.vendor_code}"]
+    supplier += [line for line in slip.vendor_address.split("\n") if line.strip()]
+    used = 24 + page.labelled(LEFT, page.y - 24, "Supplier", supplier, 85 * mm, bold_first=True)
+    facts = [
+        ("Ship notice", slip.number),
+        ("Purchase order", slip.order_number),
+        ("Ship date", date(slip.ship_date)),
+        ("Expected arrival", date(slip.expected_date)),
+        ("Carrier", slip.carrier or "—"),
+        ("Tracking number", slip.tracking_number or "—"),
+        ("Packing slip no.", slip.supplier_slip or "—"),
+    ]
+    if slip.version > 1:
+        facts.append(("Version", str(slip.version)))
+    page.down(max(used, page.facts(facts, bold=("Ship notice",))) + 8)
+    if slip.draft:
+        page.banner("DRAFT — not sent to the buyer")
+    elif slip.cancelled:
+        page.banner("CANCELLED — this shipment was withdrawn")
+    # The barcodes side by side, each in its column (the 10 mm between is a quiet zone).
+    top, x = page.y, LEFT + 95 * mm
+    columns = ((LEFT, 85 * mm), (x, RIGHT - x))
+    used = max(
+        page.barcode(column, top, label, value, width=width)
+        for (column, width), (label, value) in zip(columns, slip.barcodes, strict=True)
+    )
+    page.down(used + 8)
+    top = page.y
+    company = [slip.buyer_company] if slip.buyer_company else []
+    ship_to = [line for line in slip.ship_to.split("\n") if line.strip()] or slip.buyer_address
+    left_used = page.labelled(
+        LEFT, top, "Ship to", company + ship_to, 85 * mm, bold_first=bool(company)
+    )
+    right_used = 0.0
+    buyer = " · ".join(b for b in (slip.buyer_name, slip.buyer_email) if b)
+    if buyer:
+        right_used = page.labelled(x, top, "Buyer", [buyer], RIGHT - x)
+    page.down(max(left_used, right_used) + 8)
+    if slip.note:
+        page.paragraph(f"Note: {slip.note}", size=9)
+        page.down(4)
+
+
+def _slip_lines(page: Sheet, slip: PackingSlip) -> None:
+    page.table_heading(SLIP_COLUMNS)
+    page.on_new_page = lambda: page.table_heading(SLIP_COLUMNS)
+    for row in slip.lines:
+        item = row.part_number
+        if row.vendor_part_number:
+            item = f"{item}\n{row.vendor_part_number}" if item else row.vendor_part_number
+        cells = [
+            str(row.line_number),
+            str(row.delivery_number),
+            item,
+            row.description,
+            quantity(row.quantity),
+            row.unit,
+            date(row.due_date),
+        ]
+        page.table_row(SLIP_COLUMNS, cells, size=8, rule=True)
+    page.on_new_page = None
+    page.down(4)
+    page.ensure(14)
+    count = len(slip.lines)
+    page.text(
+        LEFT + CELL_PAD,
+        page.y - 10,
+        f"{count} line{'s' if count != 1 else ''}",
+        size=8.5,
+        colour=MUTED,
+    )
+    page.down(16)
+
+
+def _received_box(page: Sheet) -> None:
+    """Where the receiving dock signs: received by, date, signature."""
+    height = 22 * mm
+    page.ensure(height + 14)
+    page.text(LEFT, page.y - 10, "Received", size=10, bold=True)
+    page.down(14)
+    page.canvas.setStrokeColor(LINE_COLOUR)
+    page.canvas.setLineWidth(0.6)
+    page.canvas.rect(LEFT, page.y - height, CONTENT_WIDTH, height, stroke=1, fill=0)
+    x = LEFT
+    for title, width in (("Received by", 70 * mm), ("Date", 40 * mm), ("Signature", 70 * mm)):
+        if x > LEFT:
+            page.canvas.line(x, page.y, x, page.y - height)
+        page.text(x + CELL_PAD * 2, page.y - 10, title, size=8, colour=MUTED)
+        x += width
+    page.down(height)
+
+
+def render_packing_slip(slip: PackingSlip) -> bytes:
+    """The packing slip PDF of `slip`."""
+    what = " · draft" if slip.draft else " · cancelled" if slip.cancelled else ""
+    page = Sheet(
+        title=f"Packing slip {slip.number}",
+        author=slip.vendor_name,
+        footer_left=f"Packing slip {slip.number} · order {slip.order_number}{what}",
+        running_head=f"Packing slip {slip.number}{what} (continued)",
+    )
+    _slip_header(page, slip)
+    _slip_lines(page, slip)
+    _received_box(page)
+    return page.finish()
+
+
+def packing_slip_pdf(notice: ShipNotice) -> bytes:
+    """The packing slip of `notice` as a PDF."""
+    return render_packing_slip(packing_slip_sheet(notice))
+
+
+def packing_slip_filename(number: str) -> str:
+    """<notice number>-packing-slip.pdf, the number made safe for the header."""
+    return f"{safe_filename(number, 'ship-notice')}-packing-slip.pdf"

@@ -11,6 +11,12 @@ A change list is the difference between two snapshots, as a list of JSON objects
     {"op": "set", "target": "delivery", "line": 20, "delivery": 2, "field": "due_date", ...}
     {"op": "add", "target": "line", "line": 30, "new": {...line fields...}}
     {"op": "add", "target": "delivery", "line": 30, "delivery": 1, "new": {...}}
+    {"op": "document", "target": "line", "line": 10, "field": "drawing",
+     "old": "X.pdf version 1", "new": "X.pdf version 2"}
+
+A "document" change is a new version of a drawing on a line (collaboration/attachments.py):
+it is no part of the snapshot (the revision keeps the previous one), so `diff_snapshots`
+never makes one and `apply_changes` passes over it; `document_changes` lists them.
 
 `apply_changes(previous, changes)` replays a list onto a snapshot; `diff_snapshots` makes
 the list. Revision N's changes replay revision N-1's snapshot into revision N's.
@@ -228,6 +234,8 @@ def apply_changes(previous: Snapshot, changes: list[Change]) -> Snapshot:
     result.setdefault("lines", {})
     for change in changes:
         op, target = change["op"], change["target"]
+        if op == "document":
+            continue
         if target == "header":
             if result["header"].get(change["field"]) != change["old"]:
                 raise ValueError(f"header {change['field']} was not {change['old']!r}")
@@ -258,6 +266,11 @@ def apply_changes(previous: Snapshot, changes: list[Change]) -> Snapshot:
             )
         delivery[change["field"]] = change["new"]
     return result
+
+
+def document_changes(changes: list[Change]) -> list[Change]:
+    """The documents (drawing versions) a revision's change list names."""
+    return [c for c in changes if c.get("op") == "document"]
 
 
 def visible_changes(changes: list[Change]) -> list[Change]:

@@ -20,6 +20,15 @@ LINE_TRANSITIONS: dict[str, set[str]] = {
 }
 
 INVOICE_TRANSITIONS: dict[str, set[str]] = {
+    # Submitted by the supplier: the buyer approves (open, or paid when credits cover it),
+    # disputes, or the supplier withdraws; an approved credit note is applied.
+    InvoiceStatus.SUBMITTED: {
+        InvoiceStatus.OPEN,
+        InvoiceStatus.PAID,
+        InvoiceStatus.DISPUTED,
+        InvoiceStatus.WITHDRAWN,
+        InvoiceStatus.APPLIED,
+    },
     InvoiceStatus.OPEN: {
         InvoiceStatus.PARTIALLY_PAID,
         InvoiceStatus.PAID,
@@ -27,9 +36,21 @@ INVOICE_TRANSITIONS: dict[str, set[str]] = {
         InvoiceStatus.VOID,
     },
     InvoiceStatus.PARTIALLY_PAID: {InvoiceStatus.PAID, InvoiceStatus.DISPUTED},
-    InvoiceStatus.DISPUTED: {InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_PAID, InvoiceStatus.VOID},
+    # A dispute ends back where the invoice was (awaiting approval, or open for payment),
+    # approved, voided, or withdrawn by the supplier if it was never approved.
+    InvoiceStatus.DISPUTED: {
+        InvoiceStatus.SUBMITTED,
+        InvoiceStatus.OPEN,
+        InvoiceStatus.PARTIALLY_PAID,
+        InvoiceStatus.PAID,
+        InvoiceStatus.VOID,
+        InvoiceStatus.WITHDRAWN,
+        InvoiceStatus.APPLIED,
+    },
     InvoiceStatus.PAID: set(),
     InvoiceStatus.VOID: set(),
+    InvoiceStatus.WITHDRAWN: set(),
+    InvoiceStatus.APPLIED: set(),
 }
 
 

@@ -68,6 +68,20 @@ def date(value: dt.date | dt.datetime | None) -> str:
     return f"{value.day} {MONTHS[value.month]} {value.year}"
 
 
+def file_size(size: int | None) -> str:
+    """A file's size as people read it: '812 bytes', '34 KB', '1.2 MB' (1 KB = 1024 bytes)."""
+    if size is None:
+        return ""
+    if size < 1024:
+        return f"{size} byte{'' if size == 1 else 's'}"
+    for unit in ("KB", "MB", "GB"):
+        size_in = size / 1024
+        if size_in < 1024 or unit == "GB":
+            return f"{size_in:.0f} {unit}" if size_in >= 10 else f"{size_in:.1f} {unit}"
+        size = int(size_in)
+    return ""  # pragma: no cover
+
+
 def days_late(value: dt.date | None, today: dt.date | None = None) -> int:
     if value is None:
         return 0
@@ -80,6 +94,7 @@ STATUS_BADGES = {
     "issued": "info",
     "closed": "ok",
     "paid": "ok",
+    "applied": "ok",
     "matched": "ok",
     "accepted": "ok",
     "partially_paid": "warn",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -64,3 +65,87 @@ class CommentForm(forms.Form):
             ]
         if not internal:
             del self.fields["internal"]
+
+
+def _amount(label: str, **kwargs: Any) -> forms.DecimalField:
+    return forms.DecimalField(
+        label=label, min_value=Decimal("0"), decimal_places=2, max_digits=18, **kwargs
+    )
+
+
+class InvoiceForm(forms.Form):
+    """An invoice against one order: its header, tax and freight, and per order line the
+    quantity and price invoiced (empty quantity: the line is not on this invoice)."""
+
+    number = forms.CharField(label="Invoice number", max_length=64)
+    invoice_date = DateField(label="Invoice date")
+    due_date = DateField(label="Payment due", required=False)
+    tax_amount = _amount("Tax", required=False)
+    freight_amount = _amount("Freight", required=False)
+    note = forms.CharField(
+        label="Note", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args: Any, lines: list[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.order_lines = lines
+        for line in lines:
+            self.fields[f"qty_{line.pk}"] = forms.DecimalField(
+                label=f"Line {line.line_number} quantity",
+                required=False,
+                min_value=Decimal("0"),
+                decimal_places=4,
+                max_digits=16,
+            )
+            self.fields[f"price_{line.pk}"] = forms.DecimalField(
+                label=f"Line {line.line_number} unit price",
+                required=False,
+                min_value=Decimal("0"),
+                decimal_places=4,
+                max_digits=16,
+                initial=line.unit_price,
+            )
+
+    def line_fields(self) -> list[tuple[Any, forms.BoundField, forms.BoundField]]:
+        return [(ln, self[f"qty_{ln.pk}"], self[f"price_{ln.pk}"]) for ln in self.order_lines]
+
+    def entries(self) -> list[tuple[Any, Decimal, Decimal]]:
+        """(order line, quantity, unit price) of each line with a quantity."""
+        data = self.cleaned_data
+        return [
+            (ln, data[f"qty_{ln.pk}"], data.get(f"price_{ln.pk}") or ln.unit_price)
+            for ln in self.order_lines
+            if data.get(f"qty_{ln.pk}")
+        ]
+
+    def charges(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "tax_amount": data.get("tax_amount") or Decimal("0"),
+            "freight_amount": data.get("freight_amount") or Decimal("0"),
+            "note": data.get("note") or "",
+        }
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not self.errors and not any(data.get(f"qty_{ln.pk}") for ln in self.order_lines):
+            self.add_error(None, "Enter the invoiced quantity of at least one line.")
+        return data
+
+
+class SupplierInvoiceForm(InvoiceForm):
+    """The supplier's invoice from its order: the same, plus sending flagged exceptions."""
+
+    accept_exceptions = forms.BooleanField(
+        label="Send the lines the match flags as exceptions",
+        required=False,
+        help_text="The buyer sees them flagged and may dispute them.",
+    )
+
+    field_order = ["number", "invoice_date", "due_date", "tax_amount", "freight_amount", "note"]
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason", max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )

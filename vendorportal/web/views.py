@@ -23,6 +23,7 @@ from vendorportal.collaboration.models import ProposalStatus
 from vendorportal.purchasing import access, exports, revisions, selectors
 from vendorportal.purchasing.models import OrderStatus
 from vendorportal.web.access import viewer_of
+from vendorportal.web.attachments import attachments_context
 from vendorportal.web.forms import CommentForm, OpenLinesFilterForm
 from vendorportal.web.rows import open_line_rows_html, order_line_rows_html, order_row_actions
 from vendorportal.web.tables import Paging, Sort, filled_fields
@@ -204,6 +205,7 @@ def order_context(request: HttpRequest, side: str, number: str, **extra: Any) ->
         "lines_html": mark_safe(lines_html),  # noqa: S308  # nosec B308, B703
         "internal": viewer.internal,
         "comment_form": comment_form,
+        "attachments": attachments_context(request, side, order=order),
         # The newest revisions; a blanket order makes many (one per call-off).
         "revisions_shown": None if request.GET.get("revisions") == "all" else REVISIONS_SHOWN,
         "today": today,
@@ -237,6 +239,8 @@ def revision_compare(request: HttpRequest, side: str, number: str) -> HttpRespon
         revisions.diff_snapshots(before, history[to_number].snapshot)
     )
     between = [history[n] for n in range(from_number + 1, to_number + 1)]
+    # New drawing versions are no part of the snapshots: each revision names its own.
+    changes += [c for r in between for c in revisions.document_changes(r.changes)]
     return render(
         request,
         "shared/revision_compare.html",
@@ -268,6 +272,11 @@ def order_pdf(request: HttpRequest, side: str, number: str) -> HttpResponse:
     else:
         revision = access.revision_or_404(viewer, order, wanted or order.revision)
         filename, content = pdf.order_pdf(order, revision)
+    return _pdf_download(filename, content)
+
+
+def _pdf_download(filename: str, content: bytes) -> HttpResponse:
+    """A PDF as a download; `filename` made safe by purchasing/pdf.py (`safe_filename`)."""
     response = HttpResponse(content, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["X-Content-Type-Options"] = "nosniff"
@@ -345,8 +354,18 @@ def ship_notice_detail(request: HttpRequest, side: str, pk: str) -> HttpResponse
             "order": notice.order,
             "page": selectors.ship_notice_page(viewer, notice),
             "internal": viewer.internal,
+            "attachments": attachments_context(request, side, ship_notice=notice),
         },
     )
+
+
+def ship_notice_packing_slip(request: HttpRequest, side: str, pk: str) -> HttpResponse:
+    """The notice's packing slip as a PDF, for the supplier to print and put in the box
+    (a draft marked DRAFT, a cancelled notice CANCELLED)."""
+    from vendorportal.purchasing import pdf  # reportlab loads only where a PDF is rendered
+
+    notice = access.ship_notice_or_404(viewer_of(request), pk)
+    return _pdf_download(pdf.packing_slip_filename(notice.number), pdf.packing_slip_pdf(notice))
 
 
 def invoices_list(request: HttpRequest, side: str) -> HttpResponse:
@@ -391,6 +410,7 @@ def invoice_detail(request: HttpRequest, side: str, pk: str) -> HttpResponse:
     invoice = access.invoice_or_404(viewer, pk)
     lines = list(invoice.lines.select_related("order_line__order", "order_line__item"))
     payments = list(invoice.payments.order_by("paid_on", "pk"))
+    credit_notes = list(invoice.credit_notes.order_by("invoice_date", "pk"))
     return render(
         request,
         "shared/invoice_detail.html",
@@ -400,7 +420,9 @@ def invoice_detail(request: HttpRequest, side: str, pk: str) -> HttpResponse:
             "invoice": invoice,
             "lines": lines,
             "payments": payments,
+            "credit_notes": credit_notes,
             "internal": viewer.internal,
+            "attachments": attachments_context(request, side, invoice=invoice),
         },
     )
 

@@ -92,6 +92,14 @@ SUPPLIER_KINDS = (
         frozenset({"invoice.disputed"}),
     ),
     Kind(
+        "invoice_approved",
+        "Approved invoices and credit notes",
+        "The buyer approved an invoice you sent (open for payment) or a credit note.",
+        True,
+        Delivery.AT_ONCE,
+        frozenset({"invoice.approved", "credit_note.applied"}),
+    ),
+    Kind(
         "payment",
         "Payments",
         "A payment was recorded against one of your invoices.",
@@ -146,6 +154,14 @@ BUYER_KINDS = (
         False,
         Delivery.AT_ONCE,
         frozenset({"ship_notice.submitted", "ship_notice.corrected", "ship_notice.cancelled"}),
+    ),
+    Kind(
+        "invoice_submitted",
+        "Invoices to approve",
+        "A supplier sent an invoice or a credit note from the portal, or withdrew one.",
+        False,
+        Delivery.AT_ONCE,
+        frozenset({"invoice.submitted", "credit_note.submitted", "invoice.withdrawn"}),
     ),
     Kind(
         "supplier_comment",

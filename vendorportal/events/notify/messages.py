@@ -370,10 +370,51 @@ def _invoice_disputed(n: Notification, order: Any, data: dict, supplier: bool) -
     )
 
 
+def _invoice_sent_or_decided(n: Notification, order: Any, data: dict, supplier: bool) -> Content:
+    """A supplier's invoice or credit note sent or withdrawn (to buyers), approved (to the
+    supplier)."""
+    invoice = _invoice_of(data, order)
+    what = invoice.get_kind_display().lower()
+    kind = n.event.kind if n.event else ""
+    done = {
+        "invoice.submitted": "sent",
+        "credit_note.submitted": "sent",
+        "invoice.withdrawn": "withdrew",
+        "invoice.approved": "approved",
+        "credit_note.applied": "approved",
+    }.get(kind, "changed")
+    facts = [
+        (what.capitalize(), invoice.number),
+        ("Order", order.number),
+        ("Total", f"{formatting.money(invoice.total_amount, invoice.currency)} {invoice.currency}"),
+        ("Dated", formatting.date(invoice.invoice_date)),
+    ]
+    if invoice.credits_id:
+        facts.append(("Credits invoice", invoice.credits.number if invoice.credits else ""))
+    flagged = invoice.lines.exclude(match_status="matched").count()
+    paragraphs = []
+    if kind == "invoice.submitted":
+        paragraphs.append(
+            f"{flagged} line(s) have three-way match exceptions."
+            if flagged
+            else "Every line matches."
+        )
+    if kind == "invoice.withdrawn" and invoice.status_reason:
+        paragraphs.append(f"Reason: {invoice.status_reason}")
+    who = order.vendor.name if not supplier else _actor(n)
+    return Content(
+        subject=f"{what.capitalize()} {invoice.number} {done}",
+        headline=f"{who} {done} {what} {invoice.number} on order {order.number}.",
+        paragraphs=paragraphs,
+        facts=facts,
+        actions=[(f"Open the {what}", _invoice_link(invoice, supplier))],
+    )
+
+
 def _payment(n: Notification, order: Any, data: dict, supplier: bool) -> Content:
     invoice = _invoice_of(data, order)
     payment = Payment.objects.get(pk=data["payment"], invoice=invoice)
-    open_amount = invoice.total_amount - invoice.paid_amount
+    open_amount = invoice.outstanding_amount
     return Content(
         subject=f"Payment on invoice {invoice.number}",
         headline=f"A payment of {formatting.money(payment.amount, invoice.currency)} "
@@ -527,6 +568,8 @@ BUILDERS = {
     "acknowledgement": _acknowledgement,
     "proposal": _proposal,
     "shipment": _ship_notice,
+    "invoice_submitted": _invoice_sent_or_decided,
+    "invoice_approved": _invoice_sent_or_decided,
     "ship_notice_closed": _ship_notice,
 }
 ORDERLESS: frozenset[str] = frozenset()

@@ -111,6 +111,11 @@ class _Builder:
         self.talk = random.Random(seed + 1)  # noqa: S311 - demo data, not security
         # Ship notices too: with or without them, the same goods arrive on the same days.
         self.shipping = random.Random(seed + 2)  # noqa: S311 - demo data, not security
+        # And who invoices, the supplier here or the buyer from its mail: the same invoices
+        # of the same amounts on the same days either way.
+        self.billing = random.Random(seed + 3)  # noqa: S311 - demo data, not security
+        self.withdrawn_left = dict.fromkeys(RESPONDERS, 1)
+        self.credits_left = dict.fromkeys(RESPONDERS, 1)
         self.drafts_left = dict.fromkeys(RESPONDERS, 1)
         self.plans: list[_Plan] = []
         self.password = password
@@ -233,27 +238,97 @@ class _Builder:
         when: dt.datetime,
         invoice_date: dt.date,
         lines: list[tuple[int, Decimal, Decimal]],
+        *,
+        sent_by: str | None = None,
     ) -> _PlannedInvoice:
+        """The buyer records the supplier's invoice; or, `sent_by` a supplier login, the
+        supplier sends it from the order (the portal's invoice, awaiting approval)."""
         planned = _PlannedInvoice(
             plan, when, invoice_date, invoice_date + dt.timedelta(days=plan.spec.net_days)
         )
 
         def run() -> None:
-            invoice = services.invoice_record(
-                vendor=self.vendors[plan.spec.code],
-                number=self.next_invoice_number(plan.spec),
-                by=plan.buyer,
-                invoice_date=invoice_date,
-                due_date=planned.due_date,
-                lines=[
-                    services.InvoiceLineInput(plan._line(number), quantity, price)
-                    for number, quantity, price in lines
-                ],
-            )
+            number = self.next_invoice_number(plan.spec)
+            entries = [
+                services.InvoiceLineInput(plan._line(n), quantity, price)
+                for n, quantity, price in lines
+            ]
+            if sent_by is None:
+                invoice = services.invoice_record(
+                    vendor=self.vendors[plan.spec.code],
+                    number=number,
+                    by=plan.buyer,
+                    invoice_date=invoice_date,
+                    due_date=planned.due_date,
+                    lines=entries,
+                )
+            else:
+                invoice = services.invoice_submit(
+                    order=plan.po,
+                    number=number,
+                    by=self.users[sent_by],
+                    invoice_date=invoice_date,
+                    due_date=planned.due_date,
+                    lines=entries,
+                    accept_exceptions=True,
+                )
             planned.pk = invoice.pk
 
-        self.add(when, "invoice", run)
+        self.add(when, "invoice" if sent_by is None else "invoice sent", run)
         return planned
+
+    def decide_invoice(self, planned: _PlannedInvoice, sent_by: str) -> bool:
+        """The buyer's answer to a supplier's invoice, a day or two later: mostly approved
+        (True: it may be paid), some still waiting, one withdrawn by the supplier per
+        vendor, one credited in part. Draws only from `self.billing`."""
+        rng, plan, code = self.billing, planned.plan, planned.plan.spec.code
+        supplier = self.users[sent_by]
+        later = self.time_on(
+            _workday(planned.when.date() + dt.timedelta(days=rng.randint(1, 2))), 10
+        )
+        if later > self.cutoff or rng.random() < 0.15:
+            return False  # awaiting approval
+        if self.withdrawn_left[code] > 0:
+            self.withdrawn_left[code] -= 1
+            self.add(
+                later,
+                "invoice withdrawn",
+                lambda: services.invoice_withdraw(
+                    invoice=self._invoice_of(planned),
+                    by=supplier,
+                    reason="Sent before the last delivery was booked; a corrected invoice follows.",
+                ),
+            )
+            return False
+        self.add(
+            later,
+            "invoice approved",
+            lambda: services.invoice_approve(invoice=self._invoice_of(planned), by=plan.buyer),
+        )
+        credit_at = later + dt.timedelta(hours=3)
+        if self.credits_left[code] > 0 and credit_at <= self.cutoff:
+            self.credits_left[code] -= 1
+
+            def credit() -> None:
+                invoice = self._invoice_of(planned)
+                first = invoice.lines.order_by("pk").first()
+                if first is None or invoice.outstanding_amount <= 0:
+                    return
+                note = services.credit_note_create(
+                    invoice=invoice,
+                    number=f"CN-{invoice.number}",
+                    by=supplier,
+                    reason="Two pieces failed your incoming inspection: credited, not replaced.",
+                    lines=[
+                        services.CreditLineInput(
+                            first, min(first.quantity, Decimal(2)), first.unit_price
+                        )
+                    ],
+                )
+                services.invoice_approve(invoice=note, by=plan.buyer)
+
+            self.add(credit_at, "credit note", credit)
+        return True
 
     def _invoice_of(self, planned: _PlannedInvoice) -> Invoice:
         if planned.pk is None:  # pragma: no cover - steps run in time order
@@ -269,7 +344,7 @@ class _Builder:
                 invoice=invoice,
                 # Accounts payable posts payments from the ERP: no portal user acts.
                 by=None,
-                amount=amount if amount is not None else invoice.total_amount - invoice.paid_amount,
+                amount=amount if amount is not None else invoice.outstanding_amount,
                 paid_on=when.date(),
                 reference=self.next_payment_reference(when.date()),
             )
@@ -299,15 +374,22 @@ class _Builder:
         quantities: dict[int, Decimal] = {}
         for line, _, quantity in entries:
             quantities[line] = quantities.get(line, ZERO) + quantity
+        # Suppliers with logins send their recent invoices from the portal.
+        sent_by = None
+        recent = when.date() >= self.today - dt.timedelta(days=45)
+        if plan.spec.code in RESPONDERS and recent and self.billing.random() < 0.8:
+            sent_by = self.billing.choice(RESPONDERS[plan.spec.code])
         planned = self.invoice(
             plan,
             when,
             invoice_date,
             [(n, q, plan.lines[n].price) for n, q in sorted(quantities.items())],
+            sent_by=sent_by,
         )
+        payable = sent_by is None or self.decide_invoice(planned, sent_by)
         pay_day = _workday(planned.due_date - dt.timedelta(days=rng.randint(0, 3)))
-        pay_day = max(pay_day, _workday(when.date() + dt.timedelta(days=1)))
-        if pay_day <= self.yesterday and rng.random() < 0.95:
+        pay_day = max(pay_day, _workday(when.date() + dt.timedelta(days=3 if sent_by else 1)))
+        if pay_day <= self.yesterday and rng.random() < 0.95 and payable:
             self.pay(planned, self.time_on(pay_day, 10, 15))
 
     # -- receiving ------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 - `orders`: orders and releases (create, issue, revise, call off, close, cancel);
 - `receipts`: receipts and returns;
-- `invoices`: invoices and payments (the three-way match, disputes, voids);
+- `invoices`: invoices and payments (the three-way match, the supplier's invoices from
+  the order and their approval, credit notes, disputes, voids);
 - `shipments`: ship notices (announced, corrected, received against, closed);
 - `editor`: the working copy every change to an order goes through (with its revision),
   and the value checks the documents share;
@@ -31,6 +32,7 @@ from vendorportal.purchasing.services.inputs import (
     AddLine,
     CancelDelivery,
     CancelLine,
+    CreditLineInput,
     DeliveryInput,
     InvoiceLineInput,
     LineInput,
@@ -43,11 +45,19 @@ from vendorportal.purchasing.services.inputs import (
     ShipNoticeLineInput,
 )
 from vendorportal.purchasing.services.invoices import (
+    MatchPreview,
+    credit_note_create,
+    invoice_approve,
     invoice_dispute,
+    invoice_match_preview,
     invoice_record,
     invoice_resolve_dispute,
+    invoice_submit,
     invoice_void,
+    invoice_withdraw,
+    match_status,
     payment_record,
+    still_to_invoice,
 )
 from vendorportal.purchasing.services.orders import (
     ORDER_CREATION_LOCK,
@@ -80,10 +90,12 @@ __all__ = [
     "AddLine",
     "CancelDelivery",
     "CancelLine",
+    "CreditLineInput",
     "DeliveryInput",
     "DomainError",
     "InvoiceLineInput",
     "LineInput",
+    "MatchPreview",
     "OrderChange",
     "ReceiptLineInput",
     "Release",
@@ -92,13 +104,19 @@ __all__ = [
     "SetLine",
     "ShipNoticeLineInput",
     "call_off",
+    "credit_note_create",
+    "invoice_approve",
     "invoice_dispute",
+    "invoice_match_preview",
     "invoice_record",
     "invoice_resolve_dispute",
+    "invoice_submit",
     "invoice_void",
+    "invoice_withdraw",
     "line_cancel",
     "line_close",
     "lock_order_creation",
+    "match_status",
     "max_receivable",
     "order_cancel",
     "order_close",
@@ -114,4 +132,5 @@ __all__ = [
     "ship_notice_correct",
     "ship_notice_create",
     "ship_notice_submit",
+    "still_to_invoice",
 ]

@@ -11,6 +11,7 @@ from typing import Any
 
 from vendorportal.purchasing.models import (
     Delivery,
+    InvoiceLine,
     Item,
     Line,
 )
@@ -123,6 +124,15 @@ class ReceiptLineInput:
 @dataclass(frozen=True)
 class InvoiceLineInput:
     order_line: Line
+    quantity: Decimal
+    unit_price: Decimal
+
+
+@dataclass(frozen=True)
+class CreditLineInput:
+    """A line of a credit note: how much of one invoice line it takes back, at what price."""
+
+    invoice_line: InvoiceLine
     quantity: Decimal
     unit_price: Decimal
 
