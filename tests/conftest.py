@@ -80,16 +80,22 @@ def _internal_scope() -> Iterator[None]:
         yield
 
 
-@pytest.fixture(autouse=True)
-def _attachments_in_tmp(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Uploaded files go to the session's temporary folder, never to the project's var/."""
-    settings.STORAGES = {
+@pytest.fixture(autouse=True, scope="session")
+def _attachments_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Uploaded files go to the session's temporary folder, never to the project's var/:
+    for the whole session, so class- and module-scoped fixtures (the demo) use it too."""
+    from django.conf import settings
+    from django.test import override_settings
+
+    storages = {
         **settings.STORAGES,
         "attachments": {
             "BACKEND": "django.core.files.storage.FileSystemStorage",
             "OPTIONS": {"location": str(tmp_path_factory.getbasetemp() / "attachments")},
         },
     }
+    with override_settings(STORAGES=storages):
+        yield
 
 
 @pytest.fixture(autouse=True)

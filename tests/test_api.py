@@ -52,10 +52,19 @@ class Api:
         self.client = cookie_client or Client()
         self.headers = {"HTTP_AUTHORIZATION": f"Bearer {secret}"} if secret else {}
 
-    def call(self, method: str, path: str, body: dict | None = None, **headers: str):
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: dict | None = None,
+        files: dict | None = None,
+        **headers: str,
+    ):
         url = BASE + path
         kwargs = {**self.headers, **headers}
-        if body is not None:
+        if files is not None:  # a multipart upload: the fields and files as the client sends
+            response = getattr(self.client, method.lower())(url, data=files, **kwargs)
+        elif body is not None:
             response = getattr(self.client, method.lower())(
                 url, data=json.dumps(body, default=str), content_type="application/json", **kwargs
             )
@@ -65,6 +74,11 @@ class Api:
         EXERCISED.add((method.upper(), template))
         documented = operation["responses"].get(str(response.status_code))
         assert documented, f"{method} {template} answered {response.status_code}, undocumented"
+        content_type = response.get("Content-Type", "").split(";")[0]
+        if content_type != "application/json":  # a download: its type must be documented
+            assert content_type in documented.get("content", {}), (template, content_type)
+            response.data = None
+            return response
         payload = response.json()
         body_schema = documented["content"]["application/json"]["schema"]
         jsonschema.validate(
@@ -86,6 +100,9 @@ class Api:
 
     def post(self, path: str, body: dict, **headers: str):
         return self.call("POST", path, body, **headers)
+
+    def upload(self, path: str, fields: dict, **headers: str):
+        return self.call("POST", path, files=fields, **headers)
 
 
 def token_for(user, *, vendor=None, read_only=False) -> str:
@@ -915,6 +932,57 @@ def test_ship_notices_announced_listed_and_read_through_the_schema(as_amos, as_b
     assert [n["id"] for n in listed.data["items"]] == [notice_id]
     assert as_bob.get(f"/ship-notices/{notice_id}").status_code == 404
     assert as_bob.post("/ship-notices", body).status_code == 404
+
+
+def test_files_uploaded_listed_and_downloaded_through_the_schema(as_amos, as_bob, as_erp, world):
+    """Every attachment operation once (tests/test_api_attachments.py has the rules)."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    def pdf(name: str) -> SimpleUploadedFile:
+        return SimpleUploadedFile(name, b"%PDF-1.7\n%%EOF\n", content_type="application/pdf")
+
+    order = world["order"]
+    added = as_amos.upload(
+        f"/orders/{order.number}/attachments",
+        {"file": pdf("cert.pdf"), "kind": "certificate", "line_number": "10"},
+        HTTP_IDEMPOTENCY_KEY="file-schema-1",
+    )
+    assert added.status_code == 201 and added.data["line_number"] == 10, added.data
+    listed = as_amos.get(f"/orders/{order.number}/attachments").data["items"]
+    assert added.data["id"] in {f["id"] for f in listed}
+    assert "SENTINEL-FILE-INTERNAL.txt" not in {f["name"] for f in listed}
+    download = as_amos.get(added.data["download"].removeprefix(BASE))
+    assert download.status_code == 200 and download["Content-Type"] == "application/pdf"
+    assert b"".join(download.streaming_content) == b"%PDF-1.7\n%%EOF\n"
+    assert as_bob.get(added.data["download"].removeprefix(BASE)).status_code == 404
+    assert as_bob.get(f"/orders/{order.number}/attachments").status_code == 404
+
+    delivery = order.deliveries.filter(status="open").select_related("line").first()
+    notice = as_amos.post(
+        "/ship-notices",
+        {
+            "order_number": order.number,
+            "expected_date": "2026-12-04",
+            "lines": [{"line_number": delivery.line.line_number, "quantity": "1"}],
+        },
+    ).data
+    on_notice = as_amos.upload(
+        f"/ship-notices/{notice['id']}/attachments", {"file": pdf("coc.pdf"), "kind": "certificate"}
+    )
+    assert on_notice.status_code == 201
+    assert on_notice.data["ship_notice_number"] == notice["number"]
+    assert [
+        f["name"] for f in as_erp.get(f"/ship-notices/{notice['id']}/attachments").data["items"]
+    ] == ["coc.pdf"]
+
+    invoice = world["invoice"]
+    on_invoice = as_amos.upload(
+        f"/invoices/{invoice.pk}/attachments", {"file": pdf("inv.pdf"), "kind": "invoice_pdf"}
+    )
+    assert on_invoice.status_code == 201 and on_invoice.data["invoice_number"] == "INV-A-1"
+    assert [
+        f["name"] for f in as_amos.get(f"/invoices/{invoice.pk}/attachments").data["items"]
+    ] == ["inv.pdf"]
 
 
 # Keep last: the calls of every test above are what it counts.

@@ -478,3 +478,23 @@ def test_an_internal_drawing_or_a_draft_makes_no_revision(
         )
     draft.refresh_from_db()
     assert draft.revision == 0
+
+
+def test_the_one_file_address_sends_each_side_to_its_checked_download(
+    order: PurchaseOrder, buyer: User, amos: User, bob: User
+) -> None:
+    """`/files/<opaque id>/` (for links in e-mails): the buyer lands on the buying
+    download, the supplier on the portal's, another vendor on a 404, anonymous on the
+    login page."""
+    shared = attachments.attachment_add(
+        target=order, upload=upload("terms.pdf", PDF), kind="terms", by=buyer
+    )
+    address = f"/files/{shared.public_id}/"
+    anonymous = Client().get(address)
+    assert anonymous.status_code == 302 and "/accounts/login/" in anonymous["Location"]
+    for user, side in ((buyer, "buying"), (amos, "portal")):
+        answer = login(user).get(address, follow=True)
+        assert answer.redirect_chain[0][0] == f"/{side}/files/{shared.public_id}/"
+        assert answer.status_code == 200
+        assert b"".join(answer.streaming_content) == PDF
+    assert login(bob).get(address, follow=True).status_code == 404

@@ -61,6 +61,7 @@ GET = ("GET", "HEAD")
 POST = ("POST",)
 GET_POST = ("GET", "HEAD", "POST")
 API_GET = ("GET",)  # ninja answers HEAD with 405
+GET_POST_API = ("GET", "POST")
 
 
 @dataclass(frozen=True)
@@ -205,6 +206,8 @@ RULES: dict[str, Rule] = {
     "admin:login": Rule("public", GET_POST, ok=(302,), lenient=True),
     "admin:logout": Rule("public", POST, ok=(302,), lenient=True),
     "health-live": Rule("public", GET, ok=(503,)),
+    # A file's one address: each login is sent to its side's download (which checks).
+    "file-link": Rule("logged-in", GET, ok=(302,), method_first=True),
     # --- the API (resolver entries; operations are checked against OpenAPI too) -----------
     "api-v1:openapi-json": Rule("api-public", API_GET, roles=SCHEMA_ROLES),
     "api-v1:openapi-view": Rule("api-public", API_GET, roles=SCHEMA_ROLES),
@@ -236,6 +239,17 @@ RULES: dict[str, Rule] = {
         "api-vendor", ("GET", "POST"), integration_writes=True, ok=(404,)
     ),
     "api-v1:get_ship_notice": Rule("api-vendor", API_GET),
+    # Attachments (tests/test_api_attachments.py; one path, two operations each): the
+    # uploads are sent as multipart (API_UPLOADS). On an order either side attaches (the
+    # body's kind "other" is both sides'); on a ship notice or an invoice only suppliers
+    # (the buying company's tokens 403). The download is the buyer's shared drawing.
+    "api-v1:list_order_attachments": Rule("api-vendor", GET_POST_API, integration_writes=True),
+    "api-v1:add_order_attachment": Rule("api-vendor", GET_POST_API, integration_writes=True),
+    "api-v1:list_ship_notice_attachments": Rule("api-vendor", GET_POST_API),
+    "api-v1:add_ship_notice_attachment": Rule("api-vendor", GET_POST_API),
+    "api-v1:list_invoice_attachments": Rule("api-vendor", GET_POST_API),
+    "api-v1:add_invoice_attachment": Rule("api-vendor", GET_POST_API),
+    "api-v1:download_attachment": Rule("api-vendor", API_GET),
     # A login's own notification settings (one path, two operations): any token's login.
     "api-v1:get_settings": Rule("api-vendor", ("GET", "PUT"), integration_writes=True),
     "api-v1:put_settings": Rule("api-vendor", ("GET", "PUT"), integration_writes=True),
@@ -401,7 +415,11 @@ def instances(world: World, route: Route) -> list[tuple[str, str | None]]:
             values["pk"] = str(side.ship_notice.pk)
         values["notice_id"] = str(side.ship_notice.pk)
         values["invoice_id"] = str(side.invoice.pk)
-        if "attachment-d" in route.name:  # a file's download and delete: its opaque id
+        if "attachment-d" in route.name or route.name in (
+            "api-v1:download_attachment",
+            "file-link",
+        ):
+            # a file's download and delete: its opaque id
             values["public_id"] = side.attachment.public_id  # type: ignore[union-attr]
         if route.name == "portal:team:invitation-revoke":
             values["public_id"] = str(side.invitation.public_id)  # type: ignore[union-attr]
@@ -610,6 +628,32 @@ API_BODIES: dict[str, Any] = {
 }
 
 
+def _upload(kind: str) -> Any:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return lambda w, side: {
+        "file": SimpleUploadedFile("matrix.pdf", b"%PDF-1.7\n%%EOF\n", "application/pdf"),
+        "kind": kind,
+    }
+
+
+# The API's file uploads: multipart bodies (fields and a file), not JSON.
+API_UPLOADS: dict[str, Any] = {
+    **{
+        f"api-v1:{name}": _upload("other")
+        for name in ("list_order_attachments", "add_order_attachment")
+    },
+    **{
+        f"api-v1:{name}": _upload("certificate")
+        for name in ("list_ship_notice_attachments", "add_ship_notice_attachment")
+    },
+    **{
+        f"api-v1:{name}": _upload("invoice_pdf")
+        for name in ("list_invoice_attachments", "add_invoice_attachment")
+    },
+}
+
+
 # Web forms are posted empty (they must answer 400 or the form with errors), except where
 # the form's target travels in the body.
 WEB_BODIES: dict[str, Any] = {
@@ -652,6 +696,10 @@ def send(
     if role in TOKEN_ROLES:
         headers["HTTP_AUTHORIZATION"] = f"Bearer {world.secrets[role]}"
     call = getattr(client, method.lower())
+    if url.startswith("/api/") and method == "POST" and route.name in API_UPLOADS:
+        return call(
+            url, data=API_UPLOADS[route.name](world, getattr(world, owner or "a")), **headers
+        )
     if url.startswith("/api/") and method in WRITE_METHODS:
         body = json.dumps(api_body(world, route.name, owner))
         return call(url, data=body, content_type="application/json", **headers)

@@ -17,6 +17,7 @@ from vendorportal.audit.views import AuditFilterForm
 from vendorportal.buying import forms as buying_forms
 from vendorportal.collaboration.models import ChangeProposal
 from vendorportal.portal import forms as portal_forms
+from vendorportal.portal.forms import CreditNoteForm
 from vendorportal.purchasing.models import Receipt
 from vendorportal.web import forms as web_forms
 from vendorportal.web.widgets import DateField, DateWidget
@@ -62,7 +63,9 @@ def test_every_date_field_of_every_form_is_the_iso_date_field(order):
         buying_forms.ReleaseForm(),
         buying_forms.CallOffForm(lines=[line]),
         buying_forms.ReceiptForm(deliveries=list(order.deliveries.all())),
-        buying_forms.InvoiceForm(lines=[line]),
+        web_forms.InvoiceForm(lines=[line]),
+        web_forms.SupplierInvoiceForm(lines=[line]),
+        CreditNoteForm(lines=[]),
         buying_forms.PaymentForm(),
     ]
     dates = [
@@ -71,7 +74,7 @@ def test_every_date_field_of_every_form_is_the_iso_date_field(order):
         for name, field in form.fields.items()
         if isinstance(field, django_forms.DateField)
     ]
-    assert len(dates) == 12
+    assert len(dates) == 15
     for form_name, name, field in dates:
         assert isinstance(field, DateField), (form_name, name)
         assert isinstance(field.widget, DateWidget), (form_name, name)

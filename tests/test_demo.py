@@ -243,6 +243,32 @@ class TestDemoData:
         for invoice in Invoice.objects.filter(status=InvoiceStatus.PAID, credited_amount__gt=0):
             assert invoice.paid_amount + invoice.credited_amount == invoice.total_amount
 
+    def test_drawings_certificates_and_invoice_pdfs_are_attached(self) -> None:
+        import hashlib
+
+        from django.core.files.storage import storages
+
+        from vendorportal.collaboration.models import Attachment, AttachmentKind
+
+        today = timezone.localdate()
+        files = Attachment.objects.filter(deleted_at__isnull=True)
+        counts = Counter(files.values_list("kind", flat=True))
+        assert counts[AttachmentKind.DRAWING] >= 5, counts
+        assert counts[AttachmentKind.CERTIFICATE] >= 5, counts
+        assert counts[AttachmentKind.INVOICE_PDF] >= 3, counts
+        assert (
+            files.filter(kind=AttachmentKind.DRAWING, line__isnull=False).count()
+            == counts[AttachmentKind.DRAWING]
+        )
+        assert files.filter(kind=AttachmentKind.CERTIFICATE, ship_notice__isnull=False).exists()
+        assert files.filter(kind=AttachmentKind.INVOICE_PDF, invoice__isnull=False).exists()
+        for attachment in files[:12]:
+            assert attachment.uploaded_at.date() < today
+            with storages["attachments"].open(attachment.storage_key) as stored:
+                content = stored.read()
+            assert content.startswith(b"%PDF-")
+            assert hashlib.sha256(content).hexdigest() == attachment.sha256
+
     def test_schedules_receipts_and_returns(self) -> None:
         today = timezone.localdate()
         open_deliveries = Delivery.objects.filter(status=LineStatus.OPEN)

@@ -33,6 +33,8 @@ def test_topics_name_the_page_parts_an_event_touches():
         "invoice:4",
         "invoice:3",
     )
+    assert topics_of("attachment.added", None, {"invoice": 3})[-2:] == ("invoices", "invoice:3")
+    assert "ship_notice:5" in topics_of("attachment.added", 7, {"ship_notice": 5})
     assert topics_of("payment.recorded", 7, {"invoice": 3}) == (
         "home",
         "orders",

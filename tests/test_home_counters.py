@@ -70,6 +70,13 @@ def world(vendor_a, vendor_b, buyer, amos):
         lines=[services.InvoiceLineInput(line, D(10), D("2.75"))],
     )
     services.payment_record(invoice=paid, amount=paid.total_amount, by=buyer)
+    # The supplier's invoice for the last 10 received, sent from the portal: to approve.
+    services.invoice_submit(
+        order=acknowledged,
+        number="INV-3",
+        by=amos,
+        lines=[services.InvoiceLineInput(line, D(10), D("2.50"))],
+    )
     return {"exception": exception}
 
 
@@ -101,6 +108,7 @@ def test_every_counter_opens_exactly_the_rows_it_counts(client, world, amos, buy
             "Deliveries due in 14 days": 2,
             "Overdue deliveries": 1,
             "Orders with a proposal waiting on the buyer": 1,
+            "Invoices awaiting the buyer's approval": 1,
         },
         "buying": {
             "Open orders": 6,
@@ -108,6 +116,7 @@ def test_every_counter_opens_exactly_the_rows_it_counts(client, world, amos, buy
             "Orders with proposals to answer": 1,
             "Overdue deliveries": 1,
             "Unpaid invoices with match exceptions": 1,
+            "Invoices to approve": 1,
         },
     }[side]
     seen = {}

@@ -693,6 +693,32 @@ CASES: list[Case] = [
         fields=("expected_date", "quantity"),
     ),
     # --- the API (vendor A's read-write token) -------------------------------------------
+    # File uploads are multipart, like the forms (api=False), with the token's header.
+    Case(
+        "api-v1:add_order_attachment",
+        "vendor_token",
+        _portal("/api/v1/orders/{a.order.number}/attachments"),
+        lambda w: {"file": _Pdf("api-cert.pdf"), "kind": "certificate", "visibility": "shared"},
+        ATTACHED,
+        ("collaboration.attachment",),
+        fields=("visibility",),
+    ),
+    Case(
+        "api-v1:add_ship_notice_attachment",
+        "vendor_token",
+        _portal("/api/v1/ship-notices/{a.ship_notice.pk}/attachments"),
+        lambda w: {"file": _Pdf("api-coc.pdf"), "kind": "certificate"},
+        ATTACHED,
+        ("collaboration.attachment",),
+    ),
+    Case(
+        "api-v1:add_invoice_attachment",
+        "vendor_token",
+        _portal("/api/v1/invoices/{a.invoice.pk}/attachments"),
+        lambda w: {"file": _Pdf("api-invoice.pdf"), "kind": "invoice_pdf"},
+        ATTACHED,
+        ("collaboration.attachment",),
+    ),
     Case(
         "api-v1:acknowledge",
         "vendor_token",
@@ -823,6 +849,9 @@ NOT_FORMS = {
     # One path, two operations: its POST is the create_ship_notice case.
     "api-v1:list_ship_notices": "the create_ship_notice case",
     "api-v1:list_invoices": "the create_invoice case",
+    "api-v1:list_order_attachments": "the add_order_attachment case",
+    "api-v1:list_ship_notice_attachments": "the add_ship_notice_attachment case",
+    "api-v1:list_invoice_attachments": "the add_invoice_attachment case",
     # A button: no ids, its one input a free-text note; the world has no disputed invoice
     # to end (tests/test_supplier_invoices.py ends one through the page).
     "buying:invoice-resolve": "a button on a disputed invoice",

@@ -386,3 +386,35 @@ def test_the_buyer_is_told_of_a_sent_invoice_and_the_supplier_of_its_approval(
     to_amos = [m for m in smtp.inbox.messages if str(m["To"]) == "amos@acme.example"]
     assert [str(m["Subject"]) for m in to_amos] == ["Invoice INV-1 approved"]
     assert f"/portal/invoices/{invoice.pk}/" in parts(to_amos[0])[0]
+
+
+def test_the_invoice_document_goes_with_the_invoice_or_neither_is_kept(client, order, amos):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from vendorportal.collaboration.models import Attachment
+
+    client.force_login(amos)
+    body = {
+        "number": "INV-DOC",
+        "invoice_date": "2026-11-30",
+        f"qty_{line(order).pk}": "60",
+        f"price_{line(order).pk}": "2.50",
+        "action": "submit",
+    }
+    disguised = SimpleUploadedFile("invoice.pdf", b"MZ\x90\x00" + b"\x00" * 200)
+    refused = client.post(f"/portal/orders/{order.number}/invoice", {**body, "document": disguised})
+    assert refused.status_code == 400
+    assert "not an allowed type" in refused.content.decode()
+    assert not Invoice.objects.exists() and not Attachment.objects.exists()
+
+    pdf = SimpleUploadedFile("INV-DOC.pdf", b"%PDF-1.4\n% the supplier's invoice\n%%EOF\n")
+    sent = client.post(f"/portal/orders/{order.number}/invoice", {**body, "document": pdf})
+    assert sent.status_code == 302
+    invoice = Invoice.objects.get()
+    attached = Attachment.objects.get()
+    assert (attached.invoice, attached.kind, attached.original_name) == (
+        invoice,
+        "invoice_pdf",
+        "INV-DOC.pdf",
+    )
+    assert "INV-DOC.pdf" in client.get(f"/portal/invoices/{invoice.pk}/").content.decode()

@@ -7,6 +7,7 @@ from django.views.decorators.http import require_safe
 from vendorportal.api.main import api
 from vendorportal.events import stream
 from vendorportal.events import views as notification_views
+from vendorportal.web import attachments as attachment_views
 
 admin.site.site_header = "Vendor Portal back office"
 admin.site.site_title = "Vendor Portal"
@@ -44,6 +45,7 @@ urlpatterns = [
         name="notifications-unsubscribe",
     ),
     path("a/<str:token>/", notification_views.action, name="notifications-action"),
+    path("files/<str:public_id>/", attachment_views.file_link, name="file-link"),
     path("accounts/", include("allauth.urls")),
     path("portal/", include("vendorportal.portal.urls")),
     path("buying/", include("vendorportal.buying.urls")),

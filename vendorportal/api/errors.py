@@ -28,6 +28,7 @@ STATUS_OF_CODE = {
     "stale_revision": 409,
     "already_acknowledged": 409,
     "conflict": 409,
+    "too_large": 413,  # a file over ATTACHMENT_MAX_MB (the edge's answer, from the service)
 }
 
 

@@ -3,7 +3,8 @@
 The first successful answer is stored with the key in the same transaction as the change
 itself, so either both exist or neither: a client that lost the answer to a network error
 retries with the same key and gets the original answer, and nothing happens twice. The
-same key with a different request (method, path or body) is refused with 409.
+same key with a different request (method, path or body) is refused with 409. A file
+upload (multipart) is compared by its fields and its files' names and contents.
 """
 
 from __future__ import annotations
@@ -42,10 +43,27 @@ class _ExactJSONEncoder(DjangoJSONEncoder):
 
 def _fingerprint(request: HttpRequest) -> str:
     digest = hashlib.sha256()
-    for part in (request.method or "", request.path, request.body):
+    for part in (request.method or "", request.path, _content(request)):
         digest.update(part if isinstance(part, bytes) else part.encode())
         digest.update(b"\0")
     return digest.hexdigest()
+
+
+def _content(request: HttpRequest) -> bytes | str:
+    """The body, or for a file upload (multipart, already parsed: its raw body can no
+    longer be read) its fields and each file's name and SHA-256. Not the raw bytes: a
+    client's retry picks a new multipart boundary, and the same upload must match."""
+    if request.content_type != "multipart/form-data":
+        return request.body
+    files = []
+    for name, uploads in sorted(request.FILES.lists()):
+        for upload in uploads:
+            sha = hashlib.sha256()
+            for chunk in upload.chunks():
+                sha.update(chunk)
+            upload.seek(0)
+            files.append([name, upload.name, sha.hexdigest()])
+    return json.dumps([sorted(request.POST.lists()), files])
 
 
 def _replay(answer: IdempotentAnswer, fingerprint: str, key: str) -> Status[Any]:

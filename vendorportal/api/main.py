@@ -6,6 +6,7 @@ from __future__ import annotations
 from ninja import NinjaAPI, Swagger
 
 from vendorportal.api import errors
+from vendorportal.api.attachments import router as attachments_router
 from vendorportal.api.auth import TokenAuth, TokenRateThrottle
 from vendorportal.api.endpoints import router
 from vendorportal.api.invoicing import router as invoicing_router
@@ -41,3 +42,4 @@ api.add_router("/sync", sync_router)
 api.add_router("/", notifications_router)
 api.add_router("/", shipments_router)
 api.add_router("/", invoicing_router)
+api.add_router("/", attachments_router)

@@ -207,7 +207,9 @@ def check_size(size: int | None) -> int:
     if not size:
         raise DomainError("file: the file is empty (0 bytes).", field="file")
     if size > max_bytes():
-        raise DomainError(upload_too_large(settings.ATTACHMENT_MAX_MB), field="file")
+        raise DomainError(
+            upload_too_large(settings.ATTACHMENT_MAX_MB), field="file", code="too_large"
+        )
     return size
 
 

@@ -9,9 +9,11 @@ every entrance, with a 4xx that names the problem: on the API the error body it 
 - Bodies: `API_MAX_BODY_BYTES` on `/api/` (a batch of 1,000 orders of 12 lines is 4.4 MB;
   the default of 32 MB fits 1,000 orders of about 80 lines), `WEB_MAX_BODY_BYTES` for pages
   and forms (1 MB; a comment is at most 5,000 characters). Larger: 413.
-- Attachment uploads (a path ending in `/attachments`, POST): `ATTACHMENT_MAX_MB` plus
-  1 MB for the form around the file; larger is refused naming the `file` field. A file
-  between the limit and the margin reaches its service, which refuses it the same way.
+- Attachment uploads (POST to a path ending in `/attachments`, and to the supplier's
+  invoice form `/portal/orders/<number>/invoice`, which takes its invoice document):
+  `ATTACHMENT_MAX_MB` plus 1 MB for the form around the file; larger is refused naming the
+  `file` field. A file between the limit and the margin reaches its service, which refuses
+  it the same way.
 - Query strings and form fields: no NUL (Django's form fields refuse it too, but list
   filters read query values directly).
 - API bodies (`parse_json`, the API's parser, so after authentication): `application/json`
@@ -33,7 +35,9 @@ from django.template import loader
 API_PREFIX = "/api/"
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 # The routes that take a file (web and API): see the module docstring.
-UPLOAD_PATH = re.compile(r"^/(?:portal|buying|api/v1)/[^?#]+/attachments$")
+UPLOAD_PATH = re.compile(
+    r"^/(?:(?:portal|buying|api/v1)/[^?#]+/attachments|portal/orders/[^/?#]+/invoice)$"
+)
 UPLOAD_FORM_MARGIN = 1024 * 1024
 
 

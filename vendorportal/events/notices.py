@@ -53,7 +53,10 @@ def topics_of(kind: str, order_id: int | None, data: dict[str, Any]) -> tuple[st
         topics.append("ship-notices")
         if isinstance(notice, int):
             topics.append(f"ship_notice:{notice}")
-    if family in {"invoice", "payment", "credit_note"}:
+    # A file attached to (or deleted from) an invoice touches the invoice's page too.
+    if family in {"invoice", "payment", "credit_note"} or (
+        family == "attachment" and isinstance(data.get("invoice"), int)
+    ):
         topics.append("invoices")
         # A credit note's page, and the page of the invoice it credits.
         for key in ("invoice", "credits"):

@@ -1,5 +1,5 @@
 """The supplier's forms: acknowledging a revision, proposing a change, announcing a
-shipment."""
+shipment, a credit note (its invoice form is shared: web/forms.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from typing import Any
 from django import forms
 
 from vendorportal.collaboration.models import AcknowledgementResponse
+from vendorportal.purchasing import services
+from vendorportal.purchasing.models import InvoiceLine
 from vendorportal.purchasing.services.inputs import SHIP_NOTICE_FIELDS
 from vendorportal.web.widgets import DateField
 
@@ -116,4 +118,54 @@ class ShipNoticeForm(forms.Form):
         data = super().clean() or {}
         if not self.errors and not self.quantities():
             self.add_error(None, "Enter the quantity shipped on at least one delivery.")
+        return data
+
+
+class CreditNoteForm(forms.Form):
+    number = forms.CharField(label="Credit note number", max_length=64)
+    credit_date = DateField(label="Date")
+    reason = forms.CharField(
+        label="Reason", max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    tax_amount = forms.DecimalField(
+        label="Tax credited", required=False, min_value=Decimal("0"), decimal_places=2
+    )
+
+    def __init__(self, *args: Any, lines: list[InvoiceLine], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.invoice_lines = lines
+        for il in lines:
+            self.fields[f"qty_{il.pk}"] = forms.DecimalField(
+                label=f"Line {il.order_line.line_number} quantity credited",
+                required=False,
+                min_value=Decimal("0"),
+                decimal_places=4,
+                max_digits=16,
+            )
+            self.fields[f"price_{il.pk}"] = forms.DecimalField(
+                label=f"Line {il.order_line.line_number} unit price",
+                required=False,
+                min_value=Decimal("0"),
+                decimal_places=4,
+                max_digits=16,
+                initial=il.unit_price,
+            )
+
+    def line_fields(self) -> list[tuple[InvoiceLine, forms.BoundField, forms.BoundField]]:
+        return [(il, self[f"qty_{il.pk}"], self[f"price_{il.pk}"]) for il in self.invoice_lines]
+
+    def credit_lines(self) -> list[services.CreditLineInput]:
+        data = self.cleaned_data
+        return [
+            services.CreditLineInput(
+                il, data[f"qty_{il.pk}"], data.get(f"price_{il.pk}") or il.unit_price
+            )
+            for il in self.invoice_lines
+            if data.get(f"qty_{il.pk}")
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not self.errors and not self.credit_lines():
+            self.add_error(None, "Enter the quantity credited on at least one line.")
         return data

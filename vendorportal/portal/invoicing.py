@@ -6,9 +6,7 @@ taken back before the buyer approved it. Lists and the invoice's page are shared
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -16,13 +14,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from vendorportal.errors import DomainError
+from vendorportal.portal.forms import CreditNoteForm
 from vendorportal.purchasing import access, services
-from vendorportal.purchasing.models import InvoiceLine, LineStatus
+from vendorportal.purchasing.models import LineStatus
 from vendorportal.web.access import supplier_view, viewer_of
 from vendorportal.web.errors import add_domain_error
 from vendorportal.web.formatting import plain
 from vendorportal.web.forms import ReasonForm, SupplierInvoiceForm
-from vendorportal.web.widgets import DateField
 
 SIDE = "portal"
 
@@ -46,6 +44,7 @@ def order_invoice_new(request: HttpRequest, number: str) -> HttpResponse:
     }
     form = SupplierInvoiceForm(
         request.POST or None,
+        request.FILES or None,
         lines=lines,
         initial={"invoice_date": timezone.localdate(), **prefill},
     )
@@ -65,10 +64,11 @@ def order_invoice_new(request: HttpRequest, number: str) -> HttpResponse:
                         invoice_date=data["invoice_date"],
                         due_date=data.get("due_date"),
                         accept_exceptions=bool(data.get("accept_exceptions")),
+                        document=data.get("document"),
                         **form.charges(),
                     )
                 except DomainError as error:
-                    add_domain_error(form, error)
+                    add_domain_error(form, error, {"file": "document"})
                 else:
                     messages.success(
                         request,
@@ -98,56 +98,6 @@ def order_invoice_new(request: HttpRequest, number: str) -> HttpResponse:
         },
         status=400 if form.errors else 200,
     )
-
-
-class CreditNoteForm(forms.Form):
-    number = forms.CharField(label="Credit note number", max_length=64)
-    credit_date = DateField(label="Date")
-    reason = forms.CharField(
-        label="Reason", max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
-    )
-    tax_amount = forms.DecimalField(
-        label="Tax credited", required=False, min_value=Decimal("0"), decimal_places=2
-    )
-
-    def __init__(self, *args: Any, lines: list[InvoiceLine], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.invoice_lines = lines
-        for il in lines:
-            self.fields[f"qty_{il.pk}"] = forms.DecimalField(
-                label=f"Line {il.order_line.line_number} quantity credited",
-                required=False,
-                min_value=Decimal("0"),
-                decimal_places=4,
-                max_digits=16,
-            )
-            self.fields[f"price_{il.pk}"] = forms.DecimalField(
-                label=f"Line {il.order_line.line_number} unit price",
-                required=False,
-                min_value=Decimal("0"),
-                decimal_places=4,
-                max_digits=16,
-                initial=il.unit_price,
-            )
-
-    def line_fields(self) -> list[tuple[InvoiceLine, forms.BoundField, forms.BoundField]]:
-        return [(il, self[f"qty_{il.pk}"], self[f"price_{il.pk}"]) for il in self.invoice_lines]
-
-    def credit_lines(self) -> list[services.CreditLineInput]:
-        data = self.cleaned_data
-        return [
-            services.CreditLineInput(
-                il, data[f"qty_{il.pk}"], data.get(f"price_{il.pk}") or il.unit_price
-            )
-            for il in self.invoice_lines
-            if data.get(f"qty_{il.pk}")
-        ]
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if not self.errors and not self.credit_lines():
-            self.add_error(None, "Enter the quantity credited on at least one line.")
-        return data
 
 
 # The service names credit lines `lines.<i>.quantity`; on the form they are per line.

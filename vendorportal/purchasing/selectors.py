@@ -325,6 +325,11 @@ def open_invoices(viewer: Viewer) -> QuerySet[Any]:
     return access.invoices(viewer).filter(status__in=OPEN_INVOICE_STATUSES)
 
 
+def invoices_awaiting_approval(viewer: Viewer) -> QuerySet[Any]:
+    """Invoices and credit notes the supplier sent that the buyer has not approved."""
+    return access.invoices(viewer).filter(status=InvoiceStatus.SUBMITTED)
+
+
 def invoices_with_exceptions(viewer: Viewer) -> QuerySet[Any]:
     """Unpaid invoices with a line that does not match its order and receipts."""
     return (
@@ -344,6 +349,7 @@ class HomeFigures:
     proposals_waiting: int = 0  # orders with a proposal waiting on the buyer
     open_invoices: int = 0
     invoice_exceptions: int = 0
+    invoices_awaiting: int = 0
     outstanding: dict[str, Decimal] = field(default_factory=dict)
     due_from: dt.date | None = None
     due_to: dt.date | None = None
@@ -360,10 +366,16 @@ def home_figures(viewer: Viewer) -> HomeFigures:
     for row in (
         open_invoices(viewer)
         .values("currency")
-        .annotate(n=Count("pk"), total=Sum("total_amount"), paid=Sum("paid_amount"))
+        .annotate(
+            n=Count("pk"),
+            total=Sum("total_amount"),
+            paid=Sum("paid_amount"),
+            credited=Sum("credited_amount"),
+        )
     ):
         figures.open_invoices += row["n"]
-        figures.outstanding[row["currency"]] = row["total"] - row["paid"]
+        figures.outstanding[row["currency"]] = row["total"] - row["paid"] - row["credited"]
+    figures.invoices_awaiting = invoices_awaiting_approval(viewer).count()
     if viewer.internal:
         figures.invoice_exceptions = invoices_with_exceptions(viewer).count()
     return figures

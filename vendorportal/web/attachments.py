@@ -15,9 +15,11 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.contrib.auth.views import redirect_to_login
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.views.decorators.http import require_safe
 
 from vendorportal.audit import log as audit
 from vendorportal.collaboration import attachments as service
@@ -250,11 +252,32 @@ def invoice_attachment_add(request: HttpRequest, side: str, pk: str) -> HttpResp
     return _upload(request, invoice, page, _kinds(viewer, "invoice"))
 
 
+@require_safe
+def file_link(request: HttpRequest, public_id: str) -> HttpResponse:
+    """`/files/<opaque id>/`: one address for a file whoever opens it (for links in
+    e-mails and messages): a login that may see it is sent to its side's download (which
+    checks again); anyone else gets 404, like a missing file."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    viewer: Viewer | None = getattr(request, "viewer", None)
+    if viewer is None:
+        raise Http404("No such file.")
+    access.attachment_or_404(viewer, public_id)
+    side = "buying" if viewer.internal else "portal"
+    return redirect(f"{side}:attachment-download", public_id=public_id)
+
+
 def attachment_download(request: HttpRequest, side: str, public_id: str) -> FileResponse:
     """The file, only through here: another vendor's, an internal (for a supplier) or a
     deleted file is 404, like a missing one."""
     viewer = viewer_of(request)
     attachment = access.attachment_or_404(viewer, public_id)
+    return file_response(attachment, user=request.user, side=side)
+
+
+def file_response(attachment: Attachment, *, user: Any, side: str) -> FileResponse:
+    """The download of a file the caller was allowed to reach (`access.attachment_or_404`):
+    the screens' and the API's one answer, with its headers and its audit row."""
     content = service.storage().open(attachment.storage_key, "rb")
     response = FileResponse(
         content,
@@ -267,7 +290,7 @@ def attachment_download(request: HttpRequest, side: str, public_id: str) -> File
     response["Cache-Control"] = "private, no-store"
     audit.record_security(
         "attachment.downloaded",
-        user=request.user,
+        user=user,
         vendor_id=attachment.vendor_id,
         object_type="attachment",
         object_id=attachment.public_id,

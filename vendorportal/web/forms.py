@@ -141,6 +141,12 @@ class SupplierInvoiceForm(InvoiceForm):
         required=False,
         help_text="The buyer sees them flagged and may dispute them.",
     )
+    # Checked by the attachment rules (type from the content, size, name) when it is sent.
+    document = forms.FileField(
+        label="Your invoice document (PDF)",
+        required=False,
+        help_text="Optional: attached to the invoice for the buyer.",
+    )
 
     field_order = ["number", "invoice_date", "due_date", "tax_amount", "freight_amount", "note"]
 

@@ -376,6 +376,8 @@ def invoices_list(request: HttpRequest, side: str) -> HttpResponse:
         queryset = selectors.open_invoices(viewer).select_related("vendor")
     elif show == "exceptions":
         queryset = selectors.invoices_with_exceptions(viewer).select_related("vendor")
+    elif show == "awaiting":
+        queryset = selectors.invoices_awaiting_approval(viewer).select_related("vendor")
     total = queryset.count()
     paging = Paging.from_request(request, total, 100)
     invoices = list(

@@ -9,20 +9,25 @@ from collections.abc import Callable
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any
 
+from django.core.files.base import ContentFile
 from django.db import models
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from vendorportal.accounts import services as accounts
 from vendorportal.accounts.models import SeatPeriod, User
+from vendorportal.collaboration import attachments
 from vendorportal.collaboration.models import (
     Acknowledgement,
+    Attachment,
+    AttachmentKind,
     ChangeProposal,
     Comment,
 )
 from vendorportal.errors import DomainError
 from vendorportal.events.models import Event
 from vendorportal.purchasing import services
+from vendorportal.purchasing.demo import documents
 from vendorportal.purchasing.demo.data import (
     ACCEPTED,
     ACCEPTED_WITH_CHANGES,
@@ -90,7 +95,8 @@ STAMPED: tuple[tuple[type[models.Model], tuple[str, ...]], ...] = (
     (Revision, ("created_at",)),
     (Receipt, ("created_at",)),
     (ShipNotice, ("created_at", "updated_at", "submitted_at", "closed_at")),
-    (Invoice, ("created_at", "updated_at")),
+    (Invoice, ("created_at", "updated_at", "submitted_at", "approved_at")),
+    (Attachment, ("uploaded_at",)),
     (Payment, ("created_at",)),
     (Acknowledgement, ("created_at",)),
     (ChangeProposal, ("created_at", "decided_at")),
@@ -263,14 +269,28 @@ class _Builder:
                     lines=entries,
                 )
             else:
+                supplier = self.users[sent_by]
                 invoice = services.invoice_submit(
                     order=plan.po,
                     number=number,
-                    by=self.users[sent_by],
+                    by=supplier,
                     invoice_date=invoice_date,
                     due_date=planned.due_date,
                     lines=entries,
                     accept_exceptions=True,
+                )
+                # The supplier's own invoice document, as its accounting system printed it.
+                pdf = documents.supplier_invoice(
+                    number,
+                    plan.po.number,
+                    plan.spec.name,
+                    f"{invoice.currency} {invoice.total_amount:,.2f}",
+                )
+                attachments.attachment_add(
+                    target=invoice,
+                    upload=ContentFile(pdf, name=f"{number}.pdf"),
+                    kind=AttachmentKind.INVOICE_PDF,
+                    by=supplier,
                 )
             planned.pk = invoice.pk
 

@@ -9,16 +9,21 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
+from django.core.files.base import ContentFile
 from django.utils import timezone
 
+from vendorportal.collaboration import attachments
 from vendorportal.collaboration import services as collaboration
 from vendorportal.collaboration.models import (
+    AttachmentKind,
     ChangeProposal,
 )
 from vendorportal.purchasing import services
+from vendorportal.purchasing.demo import documents
 from vendorportal.purchasing.demo.data import (
     BUYER_OF_VENDOR,
     ITEM_BY_PART,
+    RESPONDERS,
     VENDOR_BY_CODE,
     DemoError,
     ItemSpec,
@@ -250,10 +255,27 @@ class _Plan:
         for line in self.lines.values():
             for delivery in line.deliveries:
                 delivery.not_before = max(delivery.not_before, when)
-        self.b.add(
-            when,
-            "issue",
-            lambda: services.order_issue(order=self.po, by=self.buyer, reason=reason),
+        self.b.add(when, "issue", lambda: self._issue(reason))
+
+    def _issue(self, reason: str) -> None:
+        """Issued with the drawing of its first line, where the supplier works from one
+        (recent orders of the suppliers with logins)."""
+        services.order_issue(order=self.po, by=self.buyer, reason=reason)
+        recent = self.order_date >= self.b.today - dt.timedelta(days=60)
+        if not recent or self.spec.code not in RESPONDERS or not self.lines:
+            return
+        first = min(self.lines)
+        line = self._line(first)
+        if line.item is None:
+            return
+        attachments.attachment_add(
+            target=line,
+            upload=ContentFile(
+                documents.drawing(line.item.part_number, line.item.description),
+                name=f"{line.item.part_number}.pdf",
+            ),
+            kind=AttachmentKind.DRAWING,
+            by=self.buyer,
         )
 
     def revise(self, when: dt.datetime, reason: str, changes: list[services.OrderChange]) -> None:
@@ -382,6 +404,22 @@ class _Plan:
             except services.DomainError:
                 return  # the order changed since: this shipment goes unannounced
             planned.pk = notice.pk
+            if submit:  # its certificate of conformity goes with it
+                pdf = documents.certificate(
+                    notice.number,
+                    self.po.number,
+                    spec.name,
+                    [
+                        f"Line {line}-{delivery}: {quantity.normalize():f}"
+                        for line, delivery, quantity in entries
+                    ],
+                )
+                attachments.attachment_add(
+                    target=notice,
+                    upload=ContentFile(pdf, name=f"CoC-{notice.number}.pdf"),
+                    kind=AttachmentKind.CERTIFICATE,
+                    by=user,
+                )
 
         self.b.add(when, "ship notice", run)
         if cancel_at is not None:

@@ -462,8 +462,12 @@ def invoice_submit(
     freight_amount: Any = ZERO,
     note: str = "",
     accept_exceptions: bool = False,
+    document: Any = None,
 ) -> Invoice:
     """The supplier invoices its order from the portal (the PO flip).
+
+    `document`, the supplier's own invoice file, is attached in the same transaction (by
+    the attachment rules): refused, it refuses the invoice too.
 
     The invoice waits for the buyer's approval. A line the three-way match would flag
     (more invoiced than received, a price off the order) is refused unless the supplier
@@ -513,6 +517,11 @@ def invoice_submit(
         f"{invoice.total_amount:,.2f}" + _match_words(invoice, "submitted"),
         data={"invoice": invoice.pk, "number": invoice.number, "orders": [order.number]},
     )
+    if document is not None:
+        # Imported here: the attachment services build on the purchasing ones.
+        from vendorportal.collaboration import attachments
+
+        attachments.attachment_add(target=invoice, upload=document, kind="invoice_pdf", by=by)
     return invoice
 
 
