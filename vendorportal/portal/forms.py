@@ -12,6 +12,7 @@ from vendorportal.collaboration.models import AcknowledgementResponse
 from vendorportal.purchasing import services
 from vendorportal.purchasing.models import InvoiceLine
 from vendorportal.purchasing.services.inputs import SHIP_NOTICE_FIELDS
+from vendorportal.web.forms import add_quantity_and_price
 from vendorportal.web.widgets import DateField
 
 
@@ -135,20 +136,12 @@ class CreditNoteForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.invoice_lines = lines
         for il in lines:
-            self.fields[f"qty_{il.pk}"] = forms.DecimalField(
-                label=f"Line {il.order_line.line_number} quantity credited",
-                required=False,
-                min_value=Decimal("0"),
-                decimal_places=4,
-                max_digits=16,
-            )
-            self.fields[f"price_{il.pk}"] = forms.DecimalField(
-                label=f"Line {il.order_line.line_number} unit price",
-                required=False,
-                min_value=Decimal("0"),
-                decimal_places=4,
-                max_digits=16,
-                initial=il.unit_price,
+            add_quantity_and_price(
+                self,
+                il.pk,
+                label=f"Line {il.order_line.line_number}",
+                price=il.unit_price,
+                quantity_label="quantity credited",
             )
 
     def line_fields(self) -> list[tuple[InvoiceLine, forms.BoundField, forms.BoundField]]:

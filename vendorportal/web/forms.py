@@ -73,6 +73,28 @@ def _amount(label: str, **kwargs: Any) -> forms.DecimalField:
     )
 
 
+def add_quantity_and_price(
+    form: forms.Form, pk: int, *, label: str, price: Decimal, quantity_label: str = "quantity"
+) -> None:
+    """A line's two optional inputs on an invoice or credit note, `qty_<pk>` and
+    `price_<pk>` (the price starting at `price`)."""
+    form.fields[f"qty_{pk}"] = forms.DecimalField(
+        label=f"{label} {quantity_label}",
+        required=False,
+        min_value=Decimal("0"),
+        decimal_places=4,
+        max_digits=16,
+    )
+    form.fields[f"price_{pk}"] = forms.DecimalField(
+        label=f"{label} unit price",
+        required=False,
+        min_value=Decimal("0"),
+        decimal_places=4,
+        max_digits=16,
+        initial=price,
+    )
+
+
 class InvoiceForm(forms.Form):
     """An invoice against one order: its header, tax and freight, and per order line the
     quantity and price invoiced (empty quantity: the line is not on this invoice)."""
@@ -90,20 +112,8 @@ class InvoiceForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.order_lines = lines
         for line in lines:
-            self.fields[f"qty_{line.pk}"] = forms.DecimalField(
-                label=f"Line {line.line_number} quantity",
-                required=False,
-                min_value=Decimal("0"),
-                decimal_places=4,
-                max_digits=16,
-            )
-            self.fields[f"price_{line.pk}"] = forms.DecimalField(
-                label=f"Line {line.line_number} unit price",
-                required=False,
-                min_value=Decimal("0"),
-                decimal_places=4,
-                max_digits=16,
-                initial=line.unit_price,
+            add_quantity_and_price(
+                self, line.pk, label=f"Line {line.line_number}", price=line.unit_price
             )
 
     def line_fields(self) -> list[tuple[Any, forms.BoundField, forms.BoundField]]:
