@@ -1005,3 +1005,37 @@ def test_a_stored_idempotent_answer_keeps_its_times_exactly():
         moment = dt.datetime(2026, 11, 29, 3, 56, 21, micro, tzinfo=dt.UTC)
         stored = json.loads(json.dumps({"created_at": moment}, cls=_ExactJSONEncoder))
         assert dt.datetime.fromisoformat(stored["created_at"]) == moment
+
+
+def test_no_two_api_schemas_share_a_name():
+    """django-ninja names each OpenAPI component after its class: two classes of one name
+    become one component, and an operation documents the other's body (the ERP's ship
+    notices were once documented with the supplier's)."""
+    from collections import Counter
+
+    from ninja import Schema
+
+    import vendorportal.api.main  # noqa: F401 - every router and its schemas
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    ours = [c for c in subclasses(Schema) if c.__module__.startswith("vendorportal.")]
+    names = Counter(c.__name__ for c in ours)
+    assert [name for name, count in names.items() if count > 1] == []
+    body = schema()["paths"]["/api/v1/sync/ship-notices"]["post"]["requestBody"]
+    ref = body["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    assert "external_id" in schema()["components"]["schemas"][ref]["required"]
+
+
+def test_a_multipart_body_without_its_boundary_is_400_not_a_crash(as_amos, world):
+    answer = as_amos.client.post(
+        f"{BASE}/orders/{world['order'].number}/attachments",
+        data=b"--x\r\n",
+        content_type="multipart/form-data",
+        **as_amos.headers,
+    )
+    assert answer.status_code == 400
+    assert answer.json()["error"]["details"] == {"field": "Content-Type"}

@@ -167,7 +167,9 @@ def add_order_attachment(
     number: str,
     file: UploadedFile = FILE_PART,
     kind: KINDS = KIND_PART,
-    line_number: int | None = LINE_PART,
+    # Declared `int` (not nullable) with no default value sent: a multipart form has no
+    # null, only a missing part (the line is then the whole order).
+    line_number: int = LINE_PART,
     visibility: Literal["shared", "internal"] = VISIBILITY_PART,
     idempotency_key: str | None = IDEMPOTENCY_KEY,
 ) -> Status[dict[str, Any]]:

@@ -125,13 +125,13 @@ def _own(viewer: access.Viewer, invoice_id: int) -> Invoice:
     return access.invoice_or_404(viewer, invoice_id)
 
 
-class InvoiceLineIn(In):
+class SupplierInvoiceLineIn(In):
     line_number: Positive
     quantity: Quantity
     unit_price: Price | None = Field(None, description="Default: the order price.")
 
 
-class InvoiceIn(In):
+class SupplierInvoiceIn(In):
     order_number: Identifier
     number: Annotated[str, TextRule(64, required=True)] = Field(
         description="Your invoice number: unique among your invoices and credit notes."
@@ -146,7 +146,7 @@ class InvoiceIn(In):
         description="true: send lines the three-way match flags (more than received, a "
         "price off the order) as flagged exceptions; false: such lines are refused (400).",
     )
-    lines: list[InvoiceLineIn] = Field(min_length=1, max_length=1000)
+    lines: list[SupplierInvoiceLineIn] = Field(min_length=1, max_length=1000)
 
 
 def _supplier_only(request: HttpRequest) -> None:
@@ -172,7 +172,7 @@ def _buyer_only(request: HttpRequest) -> None:
 @idempotent
 def create_invoice(
     request: HttpRequest,
-    payload: InvoiceIn,
+    payload: SupplierInvoiceIn,
     idempotency_key: str | None = IDEMPOTENCY_KEY,
 ) -> Status[dict[str, Any]]:
     """The supplier's invoice from one of its orders; it waits for the buyer's approval."""

@@ -126,7 +126,7 @@ class ReceiptIn(In):
     lines: list[ReceiptLineIn] = Field(min_length=1, max_length=1000)
 
 
-class ShipNoticeIn(In):
+class SyncedShipNoticeIn(In):
     external_id: ExternalId
     order_external_id: ExternalId
     ship_date: DueDate | None = None
@@ -168,7 +168,7 @@ class ReceiptBatchIn(In):
 
 
 class ShipNoticeBatchIn(In):
-    records: list[ShipNoticeIn] = Field(min_length=1, max_length=MAX_BATCH)
+    records: list[SyncedShipNoticeIn] = Field(min_length=1, max_length=MAX_BATCH)
 
 
 class InvoiceBatchIn(In):
@@ -248,7 +248,7 @@ def _upsert_receipt(record: ReceiptIn, by: Any) -> str:
     return outcome
 
 
-def _upsert_ship_notice(record: ShipNoticeIn, by: Any) -> str:
+def _upsert_ship_notice(record: SyncedShipNoticeIn, by: Any) -> str:
     data = record.model_dump()
     lines = tuple(sync.ReceiptLineRecord(**line) for line in data.pop("lines"))
     _, outcome = sync.ship_notice_upsert(record=sync.ShipNoticeRecord(**data, lines=lines), by=by)
@@ -357,7 +357,7 @@ ENDPOINTS: list[tuple[str, type[Schema], type[Schema], Any, str, str, str]] = [
     ),
     (
         "ship-notices",
-        ShipNoticeIn,
+        SyncedShipNoticeIn,
         ShipNoticeBatchIn,
         _upsert_ship_notice,
         "a ship notice",

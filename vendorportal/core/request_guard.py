@@ -14,6 +14,7 @@ every entrance, with a 4xx that names the problem: on the API the error body it 
   `ATTACHMENT_MAX_MB` plus 1 MB for the form around the file; larger is refused naming the
   `file` field. A file between the limit and the margin reaches its service, which refuses
   it the same way.
+- A multipart body names its boundary (else 400, not the parser's crash).
 - Query strings and form fields: no NUL (Django's form fields refuse it too, but list
   filters read query values directly).
 - API bodies (`parse_json`, the API's parser, so after authentication): `application/json`
@@ -82,6 +83,17 @@ def check(request: HttpRequest, *, api: bool) -> None:
     # the body is read and measured here.
     if not length and request.method in BODY_METHODS and len(request.body) > limit:
         raise too_large
+    # Django cannot split a multipart body without its boundary (it raises when the form
+    # is read): refuse it here, as the malformed header it is.
+    multipart = request.content_type == "multipart/form-data"
+    boundary = (request.content_params or {}).get("boundary")
+    if multipart and request.method in BODY_METHODS and not boundary:
+        raise Refused(
+            400,
+            "invalid",
+            "Content-Type: multipart/form-data needs a boundary.",
+            field="Content-Type",
+        )
     if "\x00" in request.path_info:
         # No address with a NUL names anything here.
         raise Refused(404, "not_found", "There is nothing at this address.", field="path")
