@@ -418,3 +418,50 @@ def test_the_invoice_document_goes_with_the_invoice_or_neither_is_kept(client, o
         "INV-DOC.pdf",
     )
     assert "INV-DOC.pdf" in client.get(f"/portal/invoices/{invoice.pk}/").content.decode()
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("tax_amount", "1" * 30),
+        ("tax_amount", "-5"),
+        ("freight_amount", "1e400"),
+        ("number", "INV\x00-1"),
+        ("number", "X" * 65),
+        ("note", "a" * 2001),
+    ],
+)
+def test_hostile_invoice_input_is_a_4xx_naming_the_field_and_writes_nothing(
+    client, order, amos, field, value
+):
+    client.force_login(amos)
+    body = {
+        "number": "INV-H",
+        "invoice_date": "2026-11-30",
+        f"qty_{line(order).pk}": "10",
+        f"price_{line(order).pk}": "2.50",
+        "action": "submit",
+        field: value,
+    }
+    answer = client.post(f"/portal/orders/{order.number}/invoice", body)
+    assert answer.status_code == 400
+    assert f'id="id_{field}-errors"' in answer.content.decode()
+    assert not Invoice.objects.exists()
+
+
+def test_hostile_credit_note_tax_is_refused_naming_it(client, order, amos):
+    invoice = submit(order, amos, (10, "60", "2.50"))
+    client.force_login(amos)
+    answer = client.post(
+        f"/portal/invoices/{invoice.pk}/credit-note",
+        {
+            "number": "CN-H",
+            "credit_date": "2026-11-30",
+            "reason": "x",
+            "tax_amount": "9" * 25,
+            f"qty_{invoice.lines.get().pk}": "1",
+        },
+    )
+    assert answer.status_code == 400
+    assert 'id="id_tax_amount-errors"' in answer.content.decode()
+    assert Invoice.objects.count() == 1

@@ -204,7 +204,7 @@ def create_invoice(
             note=payload.note,
             accept_exceptions=payload.accept_exceptions,
         )
-        return Status(201, invoice_out(_with_lines(Invoice.objects.all()).get(pk=invoice.pk)))
+        return Status(201, invoice_out(_with_lines(access.invoices(viewer)).get(pk=invoice.pk)))
 
 
 class CreditLineIn(In):
@@ -265,7 +265,7 @@ def create_credit_note(
             credit_date=payload.credit_date,
             tax_amount=payload.tax_amount,
         )
-        return Status(201, invoice_out(_with_lines(Invoice.objects.all()).get(pk=credit.pk)))
+        return Status(201, invoice_out(_with_lines(access.invoices(viewer)).get(pk=credit.pk)))
 
 
 class DecisionIn(In):
@@ -300,4 +300,4 @@ def decide_invoice(
             services.invoice_dispute(invoice=invoice, by=viewer.user, reason=payload.reason)
         else:
             services.invoice_withdraw(invoice=invoice, by=viewer.user, reason=payload.reason)
-        return Status(200, invoice_out(_with_lines(Invoice.objects.all()).get(pk=invoice.pk)))
+        return Status(200, invoice_out(_with_lines(access.invoices(viewer)).get(pk=invoice.pk)))

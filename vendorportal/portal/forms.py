@@ -129,7 +129,11 @@ class CreditNoteForm(forms.Form):
         label="Reason", max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
     )
     tax_amount = forms.DecimalField(
-        label="Tax credited", required=False, min_value=Decimal("0"), decimal_places=2
+        label="Tax credited",
+        required=False,
+        min_value=Decimal("0"),
+        decimal_places=2,
+        max_digits=18,  # the amounts' column (the invoice form's tax has the same bound)
     )
 
     def __init__(self, *args: Any, lines: list[InvoiceLine], **kwargs: Any) -> None:
