@@ -199,7 +199,7 @@ def server(name: str, env: dict[str, str], log: Path) -> Iterator[Server]:
     port = free_port()
     url = env["DATABASE_URL"]
     url += ("&" if "?" in url else "?") + f"application_name=vp-bench-{name}"
-    command = [PYTHON, "-m", "vendorportal", "serve", "--port", str(port)]
+    command = [PYTHON, "-m", "vendorportal", "serve", "--port", str(port), "--workers", "1"]
     with log.open("wb") as out:
         process = subprocess.Popen(
             command,

@@ -130,7 +130,7 @@ def server(env: dict, log: Path) -> Iterator[tuple[int, int]]:
     port = free_port()
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [PYTHON, "-m", "vendorportal", "serve", "--port", str(port)],
+            [PYTHON, "-m", "vendorportal", "serve", "--port", str(port), "--workers", "1"],
             cwd=ROOT,
             env=env,
             stdout=out,

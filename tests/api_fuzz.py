@@ -75,7 +75,7 @@ def main() -> int:
         }
         log = (tmp / "server.log").open("wb")
         server = subprocess.Popen(  # noqa: S603 - our own command
-            [str(BIN / "vendorportal"), "serve", "--port", str(port)],
+            [str(BIN / "vendorportal"), "serve", "--port", str(port), "--workers", "1"],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

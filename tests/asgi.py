@@ -90,7 +90,7 @@ def start_server(tmp_path: Path, *, name: str = "server", **env: str) -> Server:
     }
     with log.open("wb") as out:
         process = subprocess.Popen(  # noqa: S603 - our own command
-            [sys.executable, "-m", "vendorportal", "serve", "--port", str(port)],
+            [sys.executable, "-m", "vendorportal", "serve", "--port", str(port), "--workers", "1"],
             cwd=ROOT,
             env=environment,
             stdout=out,

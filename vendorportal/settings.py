@@ -184,9 +184,17 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# Threads per web process for ordinary (sync) views (vendorportal/asgi.py); live streams
+# need none. Each thread holds at most one database connection while it runs a view.
+WEB_THREADS = env_int("WEB_THREADS", 8)
+if WEB_THREADS < 1:
+    raise ImproperlyConfigured("WEB_THREADS must be at least 1.")
 # PostgreSQL: psycopg's connection pool through Django (a backend start costs milliseconds
-# per request otherwise). DATABASE_POOL_MAX_SIZE=0 turns it off (then CONN_MAX_AGE applies).
-DATABASE_POOL_MAX_SIZE = env_int("DATABASE_POOL_MAX_SIZE", 10)
+# per request otherwise), per process. Sized for the web threads plus the few connections
+# the live streams borrow to replay events and check sessions; the database must allow
+# (processes x this) connections (PostgreSQL's max_connections, 100 by default).
+# DATABASE_POOL_MAX_SIZE=0 turns it off (then CONN_MAX_AGE applies).
+DATABASE_POOL_MAX_SIZE = env_int("DATABASE_POOL_MAX_SIZE", WEB_THREADS + 4)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DATABASE_POOL_MAX_SIZE:
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django requires it with a pool
     # With a pool, Django's health checks make the pool test a connection before handing
