@@ -41,18 +41,28 @@ def home(request: HttpRequest) -> HttpResponse:
         .annotate(
             acknowledged=access.current_revision_acknowledged_for(),
             revision_date=access.current_revision_date(),
-            # A blanket order is waiting on its open releases, not on a revision count.
-            to_confirm=Count(
-                "deliveries",
-                filter=Q(
-                    deliveries__status=LineStatus.OPEN, deliveries__promised_date__isnull=True
-                ),
-            ),
         )
         .filter(acknowledged=False)
         .select_related("vendor")
         .order_by("revision_date")[:50]
     )
+    # A blanket order is waiting on its open releases, not on a revision count. Counted
+    # for the 50 shown only: counted in the query above, every unacknowledged order's
+    # deliveries were grouped before the 50 were picked (0.75 s at 100,000 deliveries).
+    unconfirmed = dict(
+        access.deliveries(viewer)
+        .filter(
+            order__in=[order.pk for order in awaiting],
+            status=LineStatus.OPEN,
+            promised_date__isnull=True,
+        )
+        .order_by()
+        .values("order")
+        .annotate(n=Count("pk"))
+        .values_list("order", "n")
+    )
+    for order in awaiting:
+        order.to_confirm = unconfirmed.get(order.pk, 0)  # type: ignore[attr-defined]
     proposals = list(
         access.proposals(viewer)
         .filter(status=ProposalStatus.PENDING)

@@ -258,10 +258,12 @@ def current_revision_acknowledged_for(order_path: str = "") -> Exists:
 
 def current_revision_date() -> Subquery:
     """Annotation on orders: when the current revision was made (how long it has waited)."""
+    # One row by its unique key: without `order_by()` the model's ordering would join the
+    # order and sort, per order annotated.
     return Subquery(
-        Revision.objects.filter(order=OuterRef("pk"), number=OuterRef("revision")).values(
-            "created_at"
-        )[:1]
+        Revision.objects.filter(order=OuterRef("pk"), number=OuterRef("revision"))
+        .order_by()
+        .values("created_at")[:1]
     )
 
 
