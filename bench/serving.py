@@ -7,7 +7,7 @@ migrated, with 200 vendors and 100,000 deliveries (one vendor with exactly 500 o
 bench/benchsite/data.py), static files collected, DEBUG off, the vendor logged in through
 the real login form on each server.
 
-The two servers, both on the same database, started one after the other for each round:
+The servers, all on the same database, started one after the other for each round:
 
 - before: what `vendorportal serve` ran until this change: uvicorn with its pure-Python
   parts (h11, asyncio), one process, every view through Django's ASGI handler
@@ -22,6 +22,8 @@ each) in interleaved rounds (before and after alternate; the order rotates), med
 - open lines on before and after (`/portal/open-lines/`, 500 rows);
 - raw on after: `/bench/raw-open-lines/` (bench/benchsite/raw.py), the same 500 rows with
   one query and f-strings, answered by the first middleware;
+- open lines on all-ASGI: after's processes, httptools and uvloop, but every view through
+  Django's ASGI handler, which says what the WSGI threads themselves add or save.
 
 Memory: VmRSS of each server's processes (the supervisor and every worker), at rest after
 the warm-up and at its highest during the measured rounds (sampled every 50 ms).
@@ -70,25 +72,18 @@ from bench.open_lines import (
 PYTHON = sys.executable
 SPEEDUP_GOAL = 3.0
 RAW_GOAL = 0.5
+# fmt: off
 BEFORE = [
-    PYTHON,
-    "-m",
-    "uvicorn",
-    "vendorportal.asgi:django_application",
-    "--http",
-    "h11",
-    "--loop",
-    "asyncio",
-    "--lifespan",
-    "off",
-    "--workers",
-    "1",
-    "--no-access-log",
-    "--timeout-graceful-shutdown",
-    "3",
-    "--log-level",
-    "warning",
+    PYTHON, "-m", "uvicorn", "vendorportal.asgi:django_application", "--http", "h11",
+    "--loop", "asyncio", "--lifespan", "off", "--workers", "1", "--no-access-log",
+    "--timeout-graceful-shutdown", "3", "--log-level", "warning",
 ]
+ASGI_FAST = [
+    PYTHON, "-m", "uvicorn", "vendorportal.asgi:django_application", "--http", "httptools",
+    "--loop", "uvloop", "--lifespan", "off", "--no-access-log",
+    "--timeout-graceful-shutdown", "3", "--log-level", "warning",
+]
+# fmt: on
 
 
 def group_pids(leader: int) -> list[int]:
@@ -123,6 +118,7 @@ class Server:
     port: int = 0
     leader: int = 0
     rest_rss: dict[int, int] = field(default_factory=dict)  # KiB per process, after warm-up
+    # (of the round where all its processes together were largest)
     peak_total: int = 0  # KiB, all its processes together, highest sample under load
     peak_process: int = 0  # KiB, the largest single process, highest sample
 
@@ -218,10 +214,16 @@ def bench_database(kind: str, args: argparse.Namespace, tmp: Path) -> None:
         after_command = [PYTHON, "-m", "vendorportal", "serve"]
         if args.workers:
             after_command += ["--workers", str(args.workers)]
+        workers = str(args.workers or (1 if kind == "sqlite" else os.cpu_count() or 1))
         before, after = Server("before", BEFORE), Server("after", after_command)
+        # The same processes and C parts as after, every view through Django's ASGI handler:
+        # what the WSGI threads add or save on their own.
+        all_asgi = Server("all-ASGI", [*ASGI_FAST, "--workers", workers])
+        servers = [before, after, all_asgi]
         targets = [
             Target("open lines, before", before, "/portal/open-lines/"),
             Target("open lines, after", after, "/portal/open-lines/"),
+            Target("open lines, all-ASGI", all_asgi, "/portal/open-lines/"),
             Target("raw, no middleware, after", after, f"/bench/raw-open-lines/?vendor={vendor}"),
         ]
         print(
@@ -229,28 +231,24 @@ def bench_database(kind: str, args: argparse.Namespace, tmp: Path) -> None:
             f" with {summary['open_deliveries']} open",
             flush=True,
         )
-        for number in range(args.rounds + 1):  # round 0 is the warm-up
-            order = [before, after] if number % 2 else [after, before]
-            for server in order:
+        for number in range(args.rounds):
+            shift = number % len(servers)
+            for server in servers[shift:] + servers[:shift]:
                 with running(server, env, tmp / f"{server.name}.log"):
                     cookie = log_in(server.port, password)
                     mine = [t for t in targets if t.server is server]
-                    if number == 0:
-                        for target in mine:
-                            hammer(
-                                server.port,
-                                server.leader,
-                                target.path,
-                                cookie,
-                                args.connections,
-                                args.warmup,
-                            )
-                        time.sleep(0.5)
-                        server.rest_rss = rss_kib(group_pids(server.leader))
-                        continue
+                    # Each start is warmed up (imports, templates, pooled connections)
+                    # before its memory at rest is read and the clock starts.
+                    for target in mine:
+                        hammer(server.port, server.leader, target.path, cookie,
+                               args.connections, args.warmup)  # fmt: skip
+                    time.sleep(0.5)
+                    rest = rss_kib(group_pids(server.leader))
+                    if sum(rest.values()) > sum(server.rest_rss.values()):
+                        server.rest_rss = rest
                     for target in mine if number % 2 else mine[::-1]:
                         measure(target, cookie, args.connections, args.seconds)
-        report(version, targets, [before, after], args)
+        report(version, targets, servers, args)
 
 
 def report(version: str, targets: list[Target], servers: list[Server], args) -> None:
