@@ -150,3 +150,57 @@ def test_a_synced_issued_order_costs_the_same_statements_for_2_or_40_lines(vendo
             record=synced_order(external_id, vendor_a, lines), by=buyer
         )
         assert (outcome, order.revision) == ("unchanged", 1)
+
+
+# --- the JSON API's big reads -------------------------------------------------------------
+
+
+def api_queries(secret: str, url: str, rows: int, key: str = "items") -> int:
+    from django.test import Client
+
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    client.get(url)  # the token's last use is noted at most once a minute: not counted
+    with CaptureQueriesContext(connection) as context:
+        response = client.get(url)
+    assert response.status_code == 200, response.content
+    body = response.json()
+    found = (
+        sum(len(line["deliveries"]) for line in body["lines"]) if key == "lines" else len(body[key])
+    )
+    assert found == rows, (url, found, rows)
+    return len(context.captured_queries)
+
+
+@pytest.mark.parametrize("who", ["vendor", "integration"])
+def test_api_reads_cost_the_same_queries_for_2_or_30_rows(who, vendor_a, vendor_b, buyer, amos):
+    from vendorportal.api import tokens
+
+    make_orders(vendor_a, buyer, orders=30, lines=1, deliveries=1, prefix="A")
+    small = make_orders(vendor_a, buyer, orders=1, lines=2, deliveries=1, prefix="SMALL")[0]
+    big = make_orders(vendor_a, buyer, orders=1, lines=6, deliveries=5, prefix="BIG")[0]
+    make_orders(vendor_b, buyer, orders=3, lines=2, deliveries=2, prefix="B")
+    # Acknowledged, with a proposal and an invoice: every part of the answers has rows.
+    for order in (small, big):
+        collaboration.acknowledgement_record(
+            order=order, revision=order.revision, response="accepted", comment="", by=amos
+        )
+        first = order.lines.first()
+        services.invoice_record(
+            vendor=vendor_a,
+            number=f"INV-{order.number}",
+            by=buyer,
+            lines=[services.InvoiceLineInput(first, D(5), D("1.5"))],
+        )
+    if who == "vendor":
+        _, secret = tokens.token_create(name="q", vendor=vendor_a, user=amos)
+    else:
+        _, secret = tokens.token_create(name="q", vendor=None, user=buyer)
+    for url, small_url, large_url, key in (
+        ("deliveries", "/api/v1/deliveries?limit=2", "/api/v1/deliveries?limit=30", "items"),
+        ("orders", "/api/v1/orders?limit=2", "/api/v1/orders?limit=30", "items"),
+        ("one order", f"/api/v1/orders/{small.number}", f"/api/v1/orders/{big.number}", "lines"),
+    ):
+        two = api_queries(secret, small_url, 2, key)
+        thirty = api_queries(secret, large_url, 30, key)
+        assert two == thirty, (url, two, thirty)
+        assert thirty <= 8, (url, thirty)

@@ -3,7 +3,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.http import HttpRequest
 from ninja import NinjaAPI, Swagger
+from ninja.renderers import BaseRenderer
 
 from vendorportal.api import errors
 from vendorportal.api.attachments import router as attachments_router
@@ -12,8 +16,20 @@ from vendorportal.api.endpoints import router
 from vendorportal.api.invoicing import router as invoicing_router
 from vendorportal.api.notifications import router as notifications_router
 from vendorportal.api.parser import StrictJsonParser
+from vendorportal.api.schemas import render_json
 from vendorportal.api.shipments import router as shipments_router
 from vendorportal.api.sync import router as sync_router
+
+
+class JsonRenderer(BaseRenderer):
+    """ninja's JSON renderer with orjson: the same values (ninja's encoder writes the
+    decimals, dates and times), written compactly, in a fraction of the time."""
+
+    media_type = "application/json"
+
+    def render(self, request: HttpRequest, data: Any, *, response_status: int) -> Any:
+        return render_json(data)
+
 
 api = NinjaAPI(
     title="Vendor Portal API",
@@ -35,6 +51,7 @@ api = NinjaAPI(
     docs=Swagger(settings={"validatorUrl": None}),
     openapi_url="/openapi.json",
     parser=StrictJsonParser(),
+    renderer=JsonRenderer(),
 )
 errors.install(api)
 api.add_router("/", router)

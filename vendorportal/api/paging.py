@@ -12,13 +12,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Q, QuerySet
 
 from vendorportal.api.types import Rule, refuse
 
-M = TypeVar("M", bound=Model)
 MAX_LIMIT = 200
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 # A key's value in a cursor: up to 18 digits (ids fit bigint; microseconds reach 33658).
@@ -70,9 +69,15 @@ def _decode(cursor: str, keys: tuple[str, ...]) -> list[Any]:
 
 
 def page(
-    queryset: QuerySet[M], *, cursor: str | None, limit: int, keys: tuple[str, ...] = ("id",)
-) -> tuple[list[M], str | None]:
-    """One page of `queryset` in ascending order of `keys` (the last key must be unique)."""
+    queryset: QuerySet[Any, Any],
+    *,
+    cursor: str | None,
+    limit: int,
+    keys: tuple[str, ...] = ("id",),
+) -> tuple[list[Any], str | None]:
+    """One page of `queryset` in ascending order of `keys` (the last key must be unique):
+    its model instances, or its dicts for a `.values()` queryset (which must hold the
+    keys)."""
     if cursor:
         values = _decode(cursor, keys)
         # (k1, k2) > (v1, v2)  ==  k1 > v1  OR  (k1 = v1 AND k2 > v2)
@@ -86,4 +91,6 @@ def page(
         return rows, None
     rows = rows[:limit]
     last = rows[-1]
+    if isinstance(last, dict):
+        return rows, _encode([last[key] for key in keys])
     return rows, _encode([getattr(last, key) for key in keys])

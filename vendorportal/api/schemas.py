@@ -12,11 +12,44 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
+import orjson
+from django.http import HttpResponse
 from ninja import Field, Schema
+from ninja.responses import NinjaJSONEncoder
 from pydantic import ConfigDict, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from vendorportal.api.types import DueDate, Positive, Price, Quantity, TextRule
+
+# How every answer is written (the API's renderer, and the read endpoints that build their
+# rows themselves): orjson, with ninja's encoder for what JSON has no type for, and for
+# dates and times too (OPT_PASSTHROUGH_DATETIME), so values read as they always have:
+# decimals as exact strings ("12.5000"), dates YYYY-MM-DD, times ISO 8601 to the
+# millisecond with "Z" for UTC.
+_ENCODER = NinjaJSONEncoder()
+_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
+
+
+def _default(value: Any) -> Any:
+    # The commonest first, as the encoder writes them (str(), isoformat()), faster.
+    kind = type(value)
+    if kind is Decimal:
+        return str(value)
+    if kind is dt.date:
+        return value.isoformat()
+    return _ENCODER.default(value)
+
+
+def render_json(data: Any) -> bytes:
+    return orjson.dumps(data, default=_default, option=_OPTIONS)
+
+
+def json_response(data: Any, status: int = 200) -> HttpResponse:
+    """An answer built by the endpoint itself, field by field as its schema lists them
+    (tests/test_api_output.py holds every such answer to its schema)."""
+    return HttpResponse(
+        render_json(data), status=status, content_type="application/json; charset=utf-8"
+    )
 
 
 class PartyOut(Schema):

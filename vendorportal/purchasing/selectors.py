@@ -706,3 +706,140 @@ def shippable(order: PurchaseOrder, notice: ShipNotice | None = None) -> list[Sh
             )
         )
     return result
+
+
+# ---------------------------------------------------------------------------------------
+# The API's order (GET /api/v1/orders/{number}): the figures of `order_page`, plain rows
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class OrderApiView:
+    """What the API's order shows: its lines (dicts, each with its `deliveries`, the
+    figures of `LineView`), its revisions (newest first, without the snapshots), the
+    viewer's acknowledgements by revision and the order's total, as `order_page` has them.
+    Two queries, however many lines and deliveries."""
+
+    lines: list[dict[str, Any]]
+    revisions: list[dict[str, Any]]
+    acknowledgements: dict[int, str]
+    total_amount: Decimal
+    current_acknowledged: bool
+
+
+def delivery_open_quantity(status: str, quantity: Decimal, received: Decimal) -> Decimal:
+    """`Delivery.open_quantity` of a row read with `.values()`."""
+    if status != LineStatus.OPEN:
+        return ZERO
+    return max(quantity - received, ZERO)
+
+
+def order_api_view(viewer: Viewer, order: PurchaseOrder) -> OrderApiView:
+    """`order` must come from `access.order_or_404(viewer, ...)`. Two queries: the lines
+    with their deliveries (a line without any still comes, once) and what the viewer's
+    invoices bill of each; the revisions with the viewer's acknowledgement of each."""
+    invoiced = (
+        InvoiceLine.objects.filter(
+            order_line=OuterRef("pk"),
+            invoice__in=access.invoices(viewer).exclude(status=InvoiceStatus.VOID),
+        )
+        .values("order_line")
+        .annotate(total=Sum("quantity"))
+        .values("total")
+    )
+    rows = (
+        order.lines.annotate(invoiced=Subquery(invoiced))
+        .order_by("line_number", "deliveries__delivery_number")
+        .values_list(
+            "id",
+            "line_number",
+            "item__part_number",
+            "description",
+            "vendor_part_number",
+            "unit_of_measure",
+            "quantity",
+            "unit_price",
+            "status",
+            "invoiced",
+            "deliveries__id",
+            "deliveries__delivery_number",
+            "deliveries__due_date",
+            "deliveries__promised_date",
+            "deliveries__quantity",
+            "deliveries__received_quantity",
+            "deliveries__status",
+        )
+    )
+    lines: list[dict[str, Any]] = []
+    line: dict[str, Any] = {}
+    for (
+        line_id, line_number, part_number, description, vendor_part_number, unit_of_measure,
+        quantity, unit_price, status, line_invoiced, d_id, d_number, d_due, d_promised,
+        d_quantity, d_received, d_status,
+    ) in rows:  # fmt: skip
+        if not lines or line["id"] != line_id:
+            line = {
+                "id": line_id,
+                "line_number": line_number,
+                "item__part_number": part_number,
+                "description": description,
+                "vendor_part_number": vendor_part_number,
+                "unit_of_measure": unit_of_measure,
+                "quantity": quantity,
+                "unit_price": unit_price,
+                "status": status,
+                "invoiced": ZERO if line_invoiced is None else line_invoiced,
+                "deliveries": [],
+            }
+            lines.append(line)
+        if d_id is not None:
+            line["deliveries"].append(
+                {
+                    "id": d_id,
+                    "delivery_number": d_number,
+                    "due_date": d_due,
+                    "promised_date": d_promised,
+                    "quantity": d_quantity,
+                    "received_quantity": d_received,
+                    "status": d_status,
+                    "open_quantity": delivery_open_quantity(d_status, d_quantity, d_received),
+                }
+            )
+    total = ZERO
+    for line in lines:
+        deliveries = line["deliveries"]
+        released = sum(
+            (d["quantity"] for d in deliveries if d["status"] != LineStatus.CANCELLED), ZERO
+        )
+        received = sum((d["received_quantity"] for d in deliveries), ZERO)
+        line["released"] = released
+        line["received"] = received
+        line["open_quantity"] = sum((d["open_quantity"] for d in deliveries), ZERO)
+        base = released if order.kind == OrderKind.BLANKET else received
+        line["remaining"] = max(line["quantity"] - base, ZERO)
+        if line["status"] != LineStatus.CANCELLED:
+            total += line["quantity"] * line["unit_price"]
+    acknowledgement = (
+        access.acknowledgements(viewer)
+        .filter(order_id=OuterRef("order_id"), revision=OuterRef("number"))
+        .values("response")[:1]
+    )
+    revisions: list[dict[str, Any]] = []
+    acknowledgements: dict[int, str] = {}
+    for number, created_at, reason, changes, response in (
+        order.revisions.annotate(acknowledgement=Subquery(acknowledgement))
+        .order_by("-number")
+        .values_list("number", "created_at", "reason", "changes", "acknowledgement")
+    ):
+        revisions.append(
+            {"number": number, "created_at": created_at, "reason": reason, "changes": changes}
+        )
+        if response is not None:
+            acknowledgements[number] = response
+    return OrderApiView(
+        lines=lines,
+        revisions=revisions,
+        acknowledgements=acknowledgements,
+        total_amount=total,
+        current_acknowledged=order.revision in acknowledgements,
+    )
