@@ -30,8 +30,9 @@ the warm-up and at its highest during the measured rounds (sampled every 50 ms).
 
 Goals printed: after/before >= 3 (req/s, open lines) and open lines/raw >= 0.5 on after.
 This prints figures; it is not a pass/fail test. The machine's CPUs are shared by the
-server, PostgreSQL and this client: the CPU time of each is printed per request, which
-says how much of the machine a request takes.
+server, PostgreSQL and this client: the CPU time of each is printed per request (the
+server's processes, every `postgres` process of the machine, and this process), which says
+how much of the machine a request takes.
 """
 
 from __future__ import annotations
@@ -97,6 +98,19 @@ def group_pids(leader: int) -> list[int]:
             except OSError:
                 continue
     return sorted(pids)
+
+
+def postgres_cpu() -> float:
+    """CPU seconds used so far by this machine's PostgreSQL processes (their `comm`)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    total += cpu_seconds(int(entry.name)) or 0.0
+            except OSError:
+                continue
+    return total
 
 
 def rss_kib(pids: list[int]) -> dict[int, int]:
@@ -166,6 +180,8 @@ class Target:
     path: str
     rounds: list[Result] = field(default_factory=list)
     cpu: list[float] = field(default_factory=list)  # server CPU ms per request, per round
+    client_cpu: list[float] = field(default_factory=list)  # this process's, the same way
+    database_cpu: list[float] = field(default_factory=list)  # PostgreSQL's, the same way
 
 
 def measure(target: Target, cookie: str, connections: int, seconds: float) -> None:
@@ -181,6 +197,7 @@ def measure(target: Target, cookie: str, connections: int, seconds: float) -> No
 
     sampler = threading.Thread(target=sample)
     before = sum(cpu_seconds(pid) or 0 for pid in pids)
+    client_before, database_before = time.process_time(), postgres_cpu()
     sampler.start()
     result = hammer(
         port=server.port,
@@ -193,8 +210,11 @@ def measure(target: Target, cookie: str, connections: int, seconds: float) -> No
     stop.set()
     sampler.join()
     used = sum(cpu_seconds(pid) or 0 for pid in pids) - before
+    requests = max(1, result.requests)
     target.rounds.append(result)
-    target.cpu.append(used / max(1, result.requests) * 1000)
+    target.cpu.append(used / requests * 1000)
+    target.client_cpu.append((time.process_time() - client_before) / requests * 1000)
+    target.database_cpu.append((postgres_cpu() - database_before) / requests * 1000)
 
 
 def bench_database(kind: str, args: argparse.Namespace, tmp: Path) -> None:
@@ -258,7 +278,7 @@ def report(version: str, targets: list[Target], servers: list[Server], args) -> 
     )
     header = (
         f"  {'target':<28}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}"
-        f"{'srv CPU ms/req':>16}{'errors':>8}   req/s per round"
+        f"{'CPU ms/req: server':>20}{'db':>6}{'client':>8}{'errors':>8}   req/s per round"
     )
     print(header)
     print("  " + "-" * (len(header) + 2))
@@ -269,7 +289,8 @@ def report(version: str, targets: list[Target], servers: list[Server], args) -> 
         p99 = statistics.median(r.percentile(99) for r in t.rounds) * 1000
         print(
             f"  {t.label:<28}{rps[t.label]:>8.1f}{p50:>9.1f}{p99:>9.1f}"
-            f"{statistics.median(t.cpu):>16.1f}{sum(r.errors for r in t.rounds):>8}   "
+            f"{statistics.median(t.cpu):>20.1f}{statistics.median(t.database_cpu):>6.1f}"
+            f"{statistics.median(t.client_cpu):>8.1f}{sum(r.errors for r in t.rounds):>8}   "
             + " ".join(f"{r.rps:.0f}" for r in t.rounds)
         )
     speedup = rps["open lines, after"] / rps["open lines, before"]
